@@ -1,0 +1,10 @@
+export { FileSystem, type FileHandle, type FileStat, type OpenMode } from './fs/file-system.js';
+export { NodeFileSystem } from './fs/node-file-system.js';
+export { DataDirLock, DataDirLockedError, type DataDirLockOptions, type LockHolder } from './data-dir-lock.js';
+export { HardStateStore, INITIAL_HARD_STATE } from './hard-state-store.js';
+export { SnapshotStore, type SnapshotInfo, type SnapshotWriter, type SnapshotStoreOptions } from './snapshot-store.js';
+export { Wal, type WalOptions, type WalStats } from './wal/wal.js';
+export { RaftStorage, type RaftStorageOptions, type RecoveredState, type StorageUpdate, type StorageStatus } from './raft-storage.js';
+export { StorageCorruptionError, StorageFailedError } from './storage-errors.js';
+export { consoleStorageLogger, type StorageLogger } from './storage-logger.js';
+export { StorageModule, RaftStorageFactory } from './storage.module.js';

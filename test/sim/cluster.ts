@@ -1,0 +1,220 @@
+import { describeMessage } from '../../src/consensus/core/describe.js';
+import type { NodeId } from '../../src/consensus/core/messages.js';
+import type { Prng } from '../../src/consensus/core/prng.js';
+import { SafetyChecker } from './checkers/safety.js';
+import { ClientPool, type ClientOptions } from './clients.js';
+import type { DurableStore } from './durable-store.js';
+import type { FaultTarget } from './faults.js';
+import { HistoryRecorder } from './history.js';
+import type { KvStateMachine } from './kv-model.js';
+import { SimNetwork, type DropReason, type Envelope } from './network.js';
+import { SimNode, type RaftTuning } from './sim-node.js';
+
+/**
+ * A whole simulated cluster: nodes, network, clients and the safety checker, advanced one tick
+ * at a time by `step`. Within a tick: due messages are delivered, nodes tick (at their own clock
+ * rate), clients act, then every node handles its Readies, in an order drawn from the seed, and
+ * the safety checker looks at every node.
+ */
+
+export interface ClusterOptions {
+  readonly nodeIds: readonly NodeId[];
+  readonly tuning: RaftTuning;
+  readonly snapshotEveryApplied: number;
+  readonly clients: ClientOptions;
+  readonly newStateMachine: () => KvStateMachine;
+  readonly newStore: (id: NodeId) => DurableStore;
+  /** Independent generators, so adding draws in one place does not reshuffle the others. */
+  readonly random: { network: Prng; clients: Prng; schedule: Prng; cores: Prng };
+  readonly trace: ((line: string) => void) | null;
+}
+
+export class SimCluster implements FaultTarget {
+  readonly nodeIds: readonly NodeId[];
+  readonly network: SimNetwork;
+  readonly safety = new SafetyChecker();
+  readonly history = new HistoryRecorder();
+  readonly clients: ClientPool;
+  readonly stats = { snapshotsSent: 0, snapshotsDelivered: 0 };
+  private readonly nodes = new Map<NodeId, SimNode>();
+  /** InstallSnapshots dropped when sent, whose failure the sender has yet to hear of. */
+  private snapshotFailures: Envelope[] = [];
+  private now = 0;
+
+  constructor(private readonly options: ClusterOptions) {
+    this.nodeIds = options.nodeIds;
+    this.network = new SimNetwork(options.random.network);
+    const config = { voters: [...options.nodeIds] };
+    for (const id of options.nodeIds) {
+      const node: SimNode = new SimNode({
+        id,
+        config,
+        tuning: options.tuning,
+        store: options.newStore(id),
+        newStateMachine: options.newStateMachine,
+        snapshotEveryApplied: options.snapshotEveryApplied,
+        forkRandom: () => options.random.cores.fork(),
+        send: (envelope) => this.send(envelope),
+        observer: {
+          persisted: (n, entries, prevTerm, replaced) => this.safety.persisted(n, entries, prevTerm, replaced),
+          snapshotAt: (n, meta, data) => this.safety.snapshotAt(n, meta, data),
+          roleChanged: (n, role, term) => {
+            this.trace(`${n} becomes ${role} in term ${term}`);
+            this.safety.roleObserved(n, role, term);
+          },
+          applied: (n, entry, outcome) => {
+            this.safety.applied(n, entry);
+            this.clients.onApplied(n, entry, outcome);
+          },
+          readServed: (n, context) => this.clients.onReadServed(n, context),
+          crashed: (n) => this.clients.onNodeCrashed(n),
+        },
+        trace: options.trace === null ? null : (line) => this.trace(line),
+      });
+      this.nodes.set(id, node);
+    }
+    this.clients = new ClientPool(
+      options.clients,
+      options.nodeIds,
+      (id) => this.node(id),
+      options.random.clients,
+      this.history,
+      options.trace === null ? null : (line) => this.trace(line),
+    );
+  }
+
+  node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  allNodes(): SimNode[] {
+    return this.nodeIds.map((id) => this.node(id));
+  }
+
+  /** One simulated tick. `ticksFor` says whether a node's (possibly slow) clock ticks now. */
+  step(now: number, ticksFor: (id: NodeId) => number): void {
+    this.now = now;
+    this.safety.setTick(now);
+    this.deliver(now);
+    const order = this.options.random.schedule.shuffle([...this.nodeIds]);
+    for (const id of order) {
+      for (let k = ticksFor(id); k > 0; k--) this.node(id).tick();
+    }
+    this.clients.tick(now);
+    for (const id of order) this.node(id).processReady();
+    this.safety.checkNodes(this.allNodes());
+  }
+
+  // ---- FaultTarget ----
+
+  isRunning(id: NodeId): boolean {
+    return this.node(id).alive;
+  }
+
+  isPaused(id: NodeId): boolean {
+    return this.node(id).paused;
+  }
+
+  crash(id: NodeId, midReady: boolean): void {
+    const node = this.node(id);
+    if (midReady) {
+      this.note(`${id} will crash inside its next Ready, after persisting`);
+      node.crashAfterNextPersist = true;
+    } else {
+      node.crash();
+    }
+  }
+
+  restart(id: NodeId): void {
+    const node = this.node(id);
+    node.crashAfterNextPersist = false;
+    if (!node.alive) node.restart();
+  }
+
+  pause(id: NodeId): void {
+    this.note(`${id} paused`);
+    this.node(id).paused = true;
+  }
+
+  resume(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.paused) return;
+    this.note(`${id} resumed`);
+    node.resume();
+  }
+
+  leader(): NodeId | null {
+    let best: { id: NodeId; term: number } | null = null;
+    for (const node of this.allNodes()) {
+      const status = node.alive ? node.raft?.status() : undefined;
+      if (status?.role === 'leader' && (best === null || status.term > best.term)) best = { id: node.id, term: status.term };
+    }
+    return best?.id ?? null;
+  }
+
+  transferLeadership(to: NodeId | undefined): void {
+    const leaderId = this.leader();
+    if (leaderId === null) return;
+    const node = this.node(leaderId);
+    if (node.paused) return;
+    const answer = node.raft?.transferLeadership(to);
+    this.note(`transfer leadership from ${leaderId} to ${to ?? 'best'}: ${JSON.stringify(answer)}`);
+  }
+
+  note(line: string): void {
+    this.trace(`FAULT ${line}`);
+  }
+
+  // ---- network plumbing ----
+
+  private send(envelope: Envelope): DropReason | null {
+    const dropped = this.network.send(envelope, this.now);
+    if (envelope.message.type === 'InstallSnapshot') {
+      this.stats.snapshotsSent++;
+      // A real transport streams a snapshot as a request that fails visibly: the sender always
+      // learns the outcome. Here a lost one is reported failed at the start of the next tick.
+      if (dropped !== null) this.snapshotFailures.push(envelope);
+    }
+    this.trace(`send ${describeMessage(envelope.message)}${dropped === null ? '' : ` DROPPED(${dropped})`}`);
+    return dropped;
+  }
+
+  private deliver(now: number): void {
+    const failedSnapshots = this.snapshotFailures;
+    this.snapshotFailures = [];
+    for (const envelope of failedSnapshots) this.currentSender(envelope)?.reportSnapshot(envelope.message.to, false);
+    const { delivered, lost } = this.network.takeDue(now);
+    for (const envelope of lost) {
+      const { to } = envelope.message;
+      this.trace(`lost ${describeMessage(envelope.message)} (partitioned in flight)`);
+      const sender = this.currentSender(envelope);
+      sender?.reportUnreachable(to);
+      if (envelope.message.type === 'InstallSnapshot') sender?.reportSnapshot(to, false);
+    }
+    for (const envelope of delivered) {
+      const { to } = envelope.message;
+      const target = this.node(to);
+      if (!target.alive) {
+        this.trace(`lost ${describeMessage(envelope.message)} (${to} is down)`);
+      } else {
+        target.receive(envelope);
+      }
+      if (envelope.message.type === 'InstallSnapshot') {
+        if (target.alive) this.stats.snapshotsDelivered++;
+        this.currentSender(envelope)?.reportSnapshot(to, target.alive);
+      }
+    }
+  }
+
+  /** The sender of `envelope`, if it is still the same incarnation that sent it. */
+  private currentSender(envelope: Envelope): SimNode | null {
+    const sender = this.node(envelope.message.from);
+    return sender.alive && sender.incarnation === envelope.senderIncarnation ? sender : null;
+  }
+
+  private trace(line: string): void {
+    this.options.trace?.(`t=${this.now} ${line}`);
+  }
+}
