@@ -67,7 +67,14 @@ function runChaos(seed: number, size: number, ticks: number): ChaosResult {
   // Odd seeds: the transport reports lost snapshots; even seeds: the leader's snapshot timeout must unstick it.
   const net = new Network(ids, {
     seed,
-    node: { maxInflightAppends: 8, maxEntriesPerAppend: 4, snapshotTimeoutTicks: 60 },
+    // Every third seed runs without PreVote, every fifth without CheckQuorum.
+    node: {
+      maxInflightAppends: 8,
+      maxEntriesPerAppend: 4,
+      snapshotTimeoutTicks: 60,
+      preVote: seed % 3 !== 0,
+      checkQuorum: seed % 5 !== 0,
+    },
     reportLostSnapshots: seed % 4 < 2,
   });
   const leadersByTerm = new Map<number, NodeId>();

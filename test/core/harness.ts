@@ -137,7 +137,9 @@ export class Network {
     const disk = this.disks.get(id) as Disk;
     if (rd.snapshot !== undefined) {
       disk.snapshot = rd.snapshot;
-      disk.snapshotData = this.incomingSnapshot.get(id) ?? [];
+      const data = this.incomingSnapshot.get(id)?.get(rd.snapshot.index);
+      if (data === undefined) throw new Error(`${id} persists snapshot ${rd.snapshot.index} it never received`);
+      disk.snapshotData = data;
       disk.entries = [];
     }
     const first = rd.entries[0];
@@ -147,8 +149,11 @@ export class Network {
     if (rd.hardState !== undefined) disk.hardState = rd.hardState;
   }
 
-  /** The snapshot data streamed to a node, keyed by receiver (the host's job in production). */
-  private readonly incomingSnapshot = new Map<NodeId, Entry[]>();
+  /**
+   * The snapshot data streamed to a node (the host's job in production), by receiver and snapshot
+   * index: a delayed or duplicated InstallSnapshot may name an older snapshot than the sender's latest.
+   */
+  private readonly incomingSnapshot = new Map<NodeId, Map<number, Entry[]>>();
 
   /** The host of `id` takes a snapshot of its state machine at `index` and compacts. */
   compact(id: NodeId, index: number): SnapshotMeta {
@@ -185,7 +190,12 @@ export class Network {
         continue;
       }
       if (m.type === 'InstallSnapshot') {
-        this.incomingSnapshot.set(m.to, [...(this.disks.get(m.from) as Disk).snapshotData]);
+        // The sender applied at least up to the snapshot, so its applied history holds the image.
+        const image = (this.applied.get(m.from) as Entry[]).filter((e) => e.index <= m.snapshot.index);
+        if (image[image.length - 1]?.index !== m.snapshot.index) throw new Error(`${m.from} cannot build snapshot ${m.snapshot.index}`);
+        const byIndex = this.incomingSnapshot.get(m.to) ?? new Map<number, Entry[]>();
+        byIndex.set(m.snapshot.index, image);
+        this.incomingSnapshot.set(m.to, byIndex);
       }
       delivered.push(describeMessage(m));
       this.raft(m.to).step(m);

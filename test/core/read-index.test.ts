@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Network, isType } from './harness.js';
+import { Network, TEST_NODE_DEFAULTS, isType } from './harness.js';
 
 describe('ReadIndex (Raft thesis 6.4)', () => {
   it('a read is released once a quorum acknowledged a heartbeat round sent after it arrived', () => {
@@ -81,6 +81,39 @@ describe('ReadIndex (Raft thesis 6.4)', () => {
     net.tick(newLeader); // its next heartbeat tells n1 who leads
     net.stabilize();
     expect(stale.readIndex('again')).toEqual({ ok: false, reason: 'not_leader', leaderId: newLeader });
+  });
+
+  it('a stale leader still acknowledged by a minority never releases a read; the new leader does', () => {
+    const net = new Network(['n1', 'n2', 'n3', 'n4', 'n5'], { seed: 11 });
+    net.campaign('n1');
+    net.stabilize();
+    // {n1, n2} | {n3, n4, n5}: the majority side elects a new leader and commits a write.
+    for (const a of ['n1', 'n2']) for (const b of ['n3', 'n4', 'n5']) net.cut(a, b);
+    const newLeader = net.electAmong(['n3', 'n4', 'n5']);
+    net.propose(newLeader, 'newer');
+    net.stabilize();
+    const stale = net.raft('n1');
+    expect(stale.role).toBe('leader');
+    expect(stale.readIndex('stale-read')).toEqual({ ok: true });
+    net.processReady('n1');
+    // n2 has not heard of the new term and acknowledges the round: 2 of 5 is no quorum.
+    net.deliver((m) => m.from === 'n1');
+    expect(net.deliver((m) => m.from === 'n2')).toEqual(['n2->n1 HeartbeatResponse t1 ctx=1']);
+    net.stabilize();
+    expect(net.readStates.get('n1')).toEqual([]);
+    // Reading 'newer' on n1 would be stale: the read at n1's commit index must never be served.
+    expect(stale.log.committed).toBeLessThan(net.raft(newLeader).log.committed);
+    const fresh = net.raft(newLeader);
+    expect(fresh.readIndex('fresh-read')).toEqual({ ok: true });
+    net.stabilize();
+    expect(net.readStates.get(newLeader)).toEqual([{ context: 'fresh-read', index: fresh.log.committed }]);
+    // Healed, n1 learns the new term from the answers to its heartbeats: the read is dropped.
+    net.heal();
+    net.tick('n1', TEST_NODE_DEFAULTS.heartbeatTicks);
+    net.stabilize();
+    expect(stale.role).toBe('follower');
+    expect(net.readStates.get('n1')).toEqual([]);
+    expect(stale.readIndex('again')).toEqual({ ok: false, reason: 'not_leader', leaderId: null });
   });
 
   it('heartbeat acknowledgements from an older round do not confirm a newer one', () => {

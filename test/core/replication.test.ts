@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { Network, between, diskWithTerms, isType, type Disk } from './harness.js';
+import { Network, TEST_NODE_DEFAULTS, between, diskWithTerms, isType, type Disk } from './harness.js';
+import { Raft } from '../../src/consensus/core/raft.js';
+import { Prng } from '../../src/consensus/core/prng.js';
+import { describeEntry } from '../../src/consensus/core/describe.js';
 import type { Message } from '../../src/consensus/core/messages.js';
 
 const appendsWithEntries = (from: string, to: string) => (m: Message) =>
@@ -218,6 +221,32 @@ describe('log replication (Raft §5.3)', () => {
     expect(net.appliedCommands('n1')).toEqual(['w']);
   });
 
+  it('a single-node leader commits only what advance() reported persisted (thesis 10.2.1)', () => {
+    const r = new Raft({
+      id: 'n1',
+      config: { voters: ['n1'] },
+      ...TEST_NODE_DEFAULTS,
+      random: new Prng(1),
+    });
+    r.campaign();
+    expect(r.role).toBe('leader');
+    const first = r.ready();
+    expect(first.entries.map(describeEntry)).toEqual(['1/1 noop']);
+    // Alone, it is its own quorum, but its noop is not on disk yet.
+    expect(r.log.committed).toBe(0);
+    expect(r.propose(new TextEncoder().encode('w'))).toEqual({ ok: true, index: 2, term: 1 });
+    expect(r.log.committed).toBe(0);
+    r.advance(first);
+    expect(r.log.committed).toBe(1);
+    const second = r.ready();
+    expect(second.entries.map(describeEntry)).toEqual(['2/1 "w"']);
+    expect(second.committedEntries.map(describeEntry)).toEqual(['1/1 noop']);
+    expect(r.log.committed).toBe(1);
+    r.advance(second);
+    expect(r.log.committed).toBe(2);
+    expect(r.ready().committedEntries.map(describeEntry)).toEqual(['2/1 "w"']);
+  });
+
   it('a follower applies an entry only in the Ready after the one persisting it', () => {
     const net = new Network(['n1', 'n2', 'n3']);
     net.campaign('n1');
@@ -237,6 +266,9 @@ describe('log replication (Raft §5.3)', () => {
     net.campaign('n1');
     net.stabilize();
     expect(net.propose('n1', '123456789')).toEqual({ ok: false, reason: 'too_large', leaderId: 'n1' });
+    // Exactly at the limit is accepted.
+    expect(net.propose('n1', '12345678')).toEqual({ ok: true, index: 2, term: 1 });
+    net.stabilize();
     expect(net.propose('n2', 'x')).toEqual({ ok: false, reason: 'not_leader', leaderId: 'n1' });
     net.isolate('n1');
     expect(net.propose('n1', 'a').ok).toBe(true);
@@ -246,7 +278,7 @@ describe('log replication (Raft §5.3)', () => {
     net.heal();
     net.tickAll();
     net.stabilize();
-    expect(net.raft('n1').log.committed).toBe(4);
+    expect(net.raft('n1').log.committed).toBe(5);
     expect(net.propose('n1', 'd').ok).toBe(true);
   });
 });

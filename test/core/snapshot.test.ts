@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Network, isType, type Disk } from './harness.js';
+import { Network, diskWithTerms, isType, type Disk } from './harness.js';
 import { PROTOCOL_VERSION, type SnapshotMeta } from '../../src/consensus/core/messages.js';
 
 function leaderWithLaggingN3(): Network {
@@ -45,6 +45,35 @@ describe('snapshots (Raft §7)', () => {
     expect(net.raft('n3').log.applied).toBe(11);
     expect(net.appliedCommands('n3')).toEqual(net.appliedCommands('n1'));
     expect(leader.status().progress['n3']?.state).toBe('replicate');
+  });
+
+  it('a follower with a conflicting uncommitted tail behind the compaction point: snapshot replaces its log, then the log follows', () => {
+    const disks = new Map<string, Disk>([
+      ['n1', diskWithTerms([1, 2, 2, 2, 2], { term: 2, commit: 1 })],
+      ['n2', diskWithTerms([1, 2, 2, 2, 2], { term: 2, commit: 1 })],
+      // n3 holds stale term-1 entries 2..7 that never committed.
+      ['n3', diskWithTerms([1, 1, 1, 1, 1, 1, 1], { term: 2, commit: 1 })],
+    ]);
+    const net = new Network(['n1', 'n2', 'n3'], { disks });
+    net.isolate('n3');
+    net.campaign('n1');
+    net.stabilize();
+    expect(net.raft('n1').log.committed).toBe(6);
+    const meta = net.compact('n1', 5);
+    net.heal();
+    const trace: string[] = [];
+    for (let round = 0; round < 30 && net.raft('n3').log.committed < 6; round++) {
+      net.tick('n1');
+      trace.push(...net.deliver());
+    }
+    // The probe's rejection hints below the leader's first index: nothing to send but the snapshot.
+    expect(trace).toContain('n1->n3 InstallSnapshot t3 snapshot=5/2 voters=n1,n2,n3');
+    expect(net.readies.get('n3')?.find((rd) => rd.snapshot !== undefined)?.snapshot).toEqual(meta);
+    net.stabilize();
+    // Its stale 6/1 and 7/1 are gone: the log restarted at the snapshot and took the leader's 6/3.
+    expect(net.logOf('n3')).toEqual(['6/3']);
+    expect(net.disks.get('n3')?.entries.map((e) => `${e.index}/${e.term}`)).toEqual(['6/3']);
+    expect(net.applied.get('n3')?.map((e) => `${e.index}/${e.term}`)).toEqual(net.applied.get('n1')?.map((e) => `${e.index}/${e.term}`));
   });
 
   it('a failed snapshot stream (reportSnapshot !ok) is retried after the next heartbeat reply', () => {

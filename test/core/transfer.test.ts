@@ -61,6 +61,65 @@ describe('leadership transfer (Raft thesis 3.10)', () => {
     expect(net.propose('n1', 'after').ok).toBe(true);
   });
 
+  it('is still in progress one tick before the election timeout and abandoned at it', () => {
+    const net = new Network(['n1', 'n2', 'n3']);
+    net.campaign('n1');
+    net.stabilize();
+    net.isolate('n3');
+    const leader = net.raft('n1');
+    // Start the transfer mid-way through a CheckQuorum period: its timeout is its own.
+    net.tick('n1', 3);
+    net.stabilize();
+    leader.transferLeadership('n3');
+    for (let k = 0; k < TEST_NODE_DEFAULTS.electionTicksMin - 1; k++) {
+      net.tick('n1');
+      net.tick('n2');
+      net.stabilize();
+    }
+    expect(leader.status().leadTransferee).toBe('n3');
+    expect(net.propose('n1', 'during')).toEqual({ ok: false, reason: 'transferring', leaderId: 'n1' });
+    net.tick('n1');
+    expect(leader.status().leadTransferee).toBeNull();
+    expect(leader.role).toBe('leader');
+    expect(net.propose('n1', 'after').ok).toBe(true);
+  });
+
+  it('a lost TimeoutNow is sent again on the target\'s next heartbeat reply', () => {
+    const net = new Network(['n1', 'n2', 'n3']);
+    net.campaign('n1');
+    net.stabilize();
+    const leader = net.raft('n1');
+    // n3 is up to date: TimeoutNow goes out at once.
+    expect(leader.transferLeadership('n3')).toEqual({ ok: true, target: 'n3' });
+    net.processReady('n1');
+    expect(net.pending(isType('TimeoutNow'))).toEqual(['n1->n3 TimeoutNow t1']);
+    net.drop(isType('TimeoutNow'));
+    net.tick('n1', TEST_NODE_DEFAULTS.heartbeatTicks);
+    net.deliver(isType('Heartbeat'));
+    expect(net.deliver(isType('HeartbeatResponse'))).toContain('n3->n1 HeartbeatResponse t1 ctx=0');
+    expect(net.pending(isType('TimeoutNow'))).toEqual(['n1->n3 TimeoutNow t1']);
+    net.stabilize();
+    expect(net.leaders()).toEqual(['n3']);
+    expect(net.raft('n3').term).toBe(2);
+  });
+
+  it('transfer requests do not postpone CheckQuorum: a cut-off leader still steps down', () => {
+    const net = new Network(['n1', 'n2', 'n3']);
+    net.campaign('n1');
+    net.stabilize();
+    net.isolate('n1');
+    const leader = net.raft('n1');
+    let ticks = 0;
+    while (leader.role === 'leader' && ticks < 10 * TEST_NODE_DEFAULTS.electionTicksMin) {
+      // An operator keeps retrying a transfer to alternating targets.
+      if (ticks % 4 === 0) leader.transferLeadership(ticks % 8 === 0 ? 'n2' : 'n3');
+      net.tick('n1');
+      ticks++;
+    }
+    expect(leader.role).toBe('follower');
+    expect(ticks).toBeLessThanOrEqual(2 * TEST_NODE_DEFAULTS.electionTicksMin);
+  });
+
   it('refuses on a follower, to itself, or to a non-member', () => {
     const net = new Network(['n1', 'n2', 'n3']);
     net.campaign('n1');

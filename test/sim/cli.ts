@@ -77,7 +77,8 @@ function main(argv: readonly string[]): number {
       `${(count / seconds).toFixed(1)} seeds/s, ${seconds.toFixed(1)} s`,
   );
   console.log(
-    `  ops checked ${total('opsChecked')} (completed ${total('opsCompleted')}), client retries ${total('clientRetries')}, ` +
+    `  ops checked ${total('opsChecked')} (completed ${total('opsCompleted')}, unknown outcome ${total('opsUnknown')}), ` +
+      `client retries ${total('clientRetries')} (timeouts) + ${total('unknownAttempts')} (index lost to another entry), ` +
       `committed entries ${total('committedEntries')}, leader terms ${total('leaderTerms')}`,
   );
   console.log(
@@ -85,7 +86,10 @@ function main(argv: readonly string[]): number {
       `messages ${total('messagesSent')} (dropped ${total('messagesDropped')}, duplicated ${total('messagesDuplicated')}), ` +
       `snapshots sent ${total('snapshotsSent')}`,
   );
-  console.log(`  linearizability search steps ${total('linearizabilitySteps')}, inconclusive keys ${total('inconclusiveKeys')}`);
+  console.log(
+    `  unknown-outcome writes seen to take effect ${total('unknownWritesSeen')}, ` +
+      `linearizability search steps ${total('linearizabilitySteps')}, inconclusive keys ${total('inconclusiveKeys')}`,
+  );
   if (failures.length > 0) {
     const shown = failures.slice(0, 20).map((f) => f.seed);
     console.log(`failing seeds: ${shown.join(' ')}${failures.length > shown.length ? ' ...' : ''}`);
@@ -97,7 +101,7 @@ function printResult(result: SimResult, faultTicks?: number): void {
   const s = result.stats;
   if (result.ok) {
     console.log(
-      `seed ${result.seed} (${result.nodes} nodes): ok in ${s.ticks} ticks; ${s.opsCompleted}/${s.opsInvoked} ops, ` +
+      `seed ${result.seed} (${result.nodes} nodes): ok in ${s.ticks} ticks; ${s.opsCompleted}/${s.opsInvoked} ops (${s.opsUnknown} unknown), ` +
         `${s.leaderTerms} leader terms, ${s.crashes} crashes, ${s.snapshotsSent} snapshots sent, recovered in ${s.recoveryTicks} ticks`,
     );
     return;

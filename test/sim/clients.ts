@@ -36,6 +36,13 @@ export interface ClientOptions {
   readonly retryBackoffTicks: number;
   /** Upper bound on the ticks a client idles between ops. */
   readonly thinkTicksMax: number;
+  /**
+   * A client gives up on an op once it has been pending this long (a caller's deadline) and
+   * moves on to its next op with the next seq; the abandoned op's outcome stays unknown: it may
+   * still commit later, or be refused as stale_sequence once a newer write applied.
+   * Infinity: never give up. Only in the fault phase: after stopIssuing, every op must finish.
+   */
+  readonly giveUpAfterTicks: number;
 }
 
 type Waiting =
@@ -45,6 +52,7 @@ type Waiting =
 
 interface InFlightOp {
   readonly historyId: number;
+  readonly invokedAt: number;
   readonly seq: number;
   readonly op: KvOp;
   readonly command: Uint8Array | null;
@@ -67,7 +75,11 @@ interface ClientState {
 export interface ClientStats {
   invoked: number;
   completed: number;
+  /** Ops given up at their deadline: their outcome is unknown in the history. */
+  abandoned: number;
+  /** Attempts that got no answer in time and were retried elsewhere. */
   retries: number;
+  /** Attempts whose log index was taken by another entry (outcome unknown), retried. */
   unknownAttempts: number;
 }
 
@@ -77,7 +89,7 @@ export class ClientPool {
   private readonly readWaits = new Map<string, ClientState>();
   private issuing = true;
   private now = 0;
-  readonly stats: ClientStats = { invoked: 0, completed: 0, retries: 0, unknownAttempts: 0 };
+  readonly stats: ClientStats = { invoked: 0, completed: 0, abandoned: 0, retries: 0, unknownAttempts: 0 };
   /** Protocol breaches the clients saw (an answer no correct cluster gives). */
   readonly violations: string[] = [];
 
@@ -123,6 +135,10 @@ export class ClientPool {
         continue;
       }
       if (now < current.retryAt) continue;
+      if (this.issuing && now - current.invokedAt >= this.options.giveUpAfterTicks) {
+        this.abandon(client, current);
+        continue;
+      }
       if (current.waiting.kind !== 'backoff') {
         // No answer in time: the outcome of this attempt is unknown; try another node.
         this.stats.retries++;
@@ -186,7 +202,16 @@ export class ClientPool {
     const command = op.kind === 'get' ? null : encodeCommand({ clientId: client.id, seq: client.seq, op });
     const historyId = this.history.invoke(client.id, client.seq, op, this.now);
     this.stats.invoked++;
-    const current: InFlightOp = { historyId, seq: client.seq, op, command, attempt: 0, waiting: { kind: 'backoff' }, retryAt: this.now };
+    const current: InFlightOp = {
+      historyId,
+      invokedAt: this.now,
+      seq: client.seq,
+      op,
+      command,
+      attempt: 0,
+      waiting: { kind: 'backoff' },
+      retryAt: this.now,
+    };
     client.current = current;
     this.attempt(client, current);
   }
@@ -268,6 +293,16 @@ export class ClientPool {
   private backoff(current: InFlightOp): void {
     current.waiting = { kind: 'backoff' };
     current.retryAt = this.now + this.options.retryBackoffTicks;
+  }
+
+  /** The caller's deadline passed: the op stays open (unknown) in the history; the client moves on. */
+  private abandon(client: ClientState, current: InFlightOp): void {
+    this.forgetWait(current);
+    this.stats.abandoned++;
+    this.trace?.(`client ${client.id}#${current.seq} ${JSON.stringify(current.op)} gives up after ${current.attempt} attempts: outcome unknown`);
+    // What it last saw may have been overwritten by its own abandoned write: its next cas may fail, which is fine.
+    client.current = null;
+    client.nextOpAt = this.now + this.random.nextInt(0, this.options.thinkTicksMax + 1);
   }
 
   private complete(client: ClientState, current: InFlightOp, result: KvResult): void {

@@ -39,6 +39,8 @@ export class SimCluster implements FaultTarget {
   private readonly nodes = new Map<NodeId, SimNode>();
   /** InstallSnapshots dropped when sent, whose failure the sender has yet to hear of. */
   private snapshotFailures: Envelope[] = [];
+  /** Told of every election as it happens (the fault scheduler aims some crashes at new leaders). */
+  onLeaderElected: ((id: NodeId, now: number) => void) | null = null;
   private now = 0;
 
   constructor(private readonly options: ClusterOptions) {
@@ -61,6 +63,7 @@ export class SimCluster implements FaultTarget {
           roleChanged: (n, role, term) => {
             this.trace(`${n} becomes ${role} in term ${term}`);
             this.safety.roleObserved(n, role, term);
+            if (role === 'leader') this.onLeaderElected?.(n, this.now);
           },
           applied: (n, entry, outcome) => {
             this.safety.applied(n, entry);

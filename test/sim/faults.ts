@@ -33,6 +33,11 @@ export interface FaultOptions {
   readonly leaderTargetShare: number;
   /** Probability per tick that an operator asks the leader to hand over leadership (thesis 3.10). */
   readonly transferPerTick: number;
+  /**
+   * Probability that a newly elected leader crashes within a few ticks: it leaves a tail of
+   * entries on a minority, the raw material of the Raft paper's figure 8.
+   */
+  readonly newLeaderCrashRate: number;
 }
 
 export const DEFAULT_FAULTS: FaultOptions = {
@@ -55,6 +60,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   tickRateMin: 0.7,
   leaderTargetShare: 0.3,
   transferPerTick: 0.001,
+  newLeaderCrashRate: 0.1,
 };
 
 /**
@@ -84,6 +90,7 @@ export function swarmFaults(random: Prng): FaultOptions {
     tickRateMin: random.pick([0.5, 0.8, 1]),
     leaderTargetShare: random.pick([0, 0.3, 0.8]),
     transferPerTick: random.pick([0, 0.002, 0.01]),
+    newLeaderCrashRate: random.pick([0, 0.2, 0.6]),
   };
 }
 
@@ -106,6 +113,8 @@ export interface FaultTarget {
 export class FaultScheduler {
   private readonly restartAt = new Map<NodeId, number>();
   private readonly resumeAt = new Map<NodeId, number>();
+  private readonly crashAt = new Map<NodeId, number>();
+  private healed = false;
   private nextLayoutAt = 0;
   readonly tickRates: ReadonlyMap<NodeId, number>;
   readonly stats = { crashes: 0, restarts: 0, pauses: 0, layouts: 0, transfers: 0 };
@@ -134,13 +143,14 @@ export class FaultScheduler {
       this.resumeAt.delete(id);
       this.target.resume(id);
     }
+    for (const [id, at] of [...this.crashAt]) {
+      if (at > now) continue;
+      this.crashAt.delete(id);
+      if (this.target.isRunning(id) && !this.restartAt.has(id)) this.crash(id, now);
+    }
     const running = this.target.nodeIds.filter((id) => this.target.isRunning(id) && !this.target.isPaused(id));
     if (running.length > 0 && this.random.chance(this.options.crashPerTick)) {
-      const id = this.pickVictim(running);
-      const midReady = this.random.chance(this.options.crashMidReadyShare);
-      this.target.crash(id, midReady);
-      this.restartAt.set(id, now + this.random.nextInt(this.options.downTicksMin, this.options.downTicksMax + 1));
-      this.stats.crashes++;
+      this.crash(this.pickVictim(running), now);
     } else if (running.length > 0 && this.random.chance(this.options.pausePerTick)) {
       const id = this.pickVictim(running);
       this.target.pause(id);
@@ -163,8 +173,16 @@ export class FaultScheduler {
     return this.random.chance(this.tickRates.get(id) ?? 1) ? 1 : 0;
   }
 
+  /** The cluster reports each election; some new leaders are doomed to crash soon. */
+  leaderElected(id: NodeId, now: number): void {
+    if (this.healed || !this.random.chance(this.options.newLeaderCrashRate)) return;
+    this.crashAt.set(id, now + this.random.nextInt(0, 12));
+  }
+
   /** End of the fault phase: everything heals and every node runs again. */
   healAll(): void {
+    this.healed = true;
+    this.crashAt.clear();
     this.network.heal();
     this.network.setFaults(HEALTHY_NETWORK);
     for (const id of this.restartAt.keys()) this.target.restart(id);
@@ -172,6 +190,13 @@ export class FaultScheduler {
     this.restartAt.clear();
     this.resumeAt.clear();
     this.target.note('faults healed');
+  }
+
+  private crash(id: NodeId, now: number): void {
+    const midReady = this.random.chance(this.options.crashMidReadyShare);
+    this.target.crash(id, midReady);
+    this.restartAt.set(id, now + this.random.nextInt(this.options.downTicksMin, this.options.downTicksMax + 1));
+    this.stats.crashes++;
   }
 
   private pickVictim(running: readonly NodeId[]): NodeId {

@@ -25,6 +25,8 @@ export interface SimOptions {
   readonly livenessTicksMax?: number;
   /** Default: drawn from the seed in [3, 8]. */
   readonly clients?: number;
+  /** Ticks after which a client abandons an op (its outcome stays unknown). Default: drawn from the seed. */
+  readonly clientGiveUpAfterTicks?: number;
   /** Default: a profile drawn from the seed (swarm testing); these fields override it. */
   readonly faults?: Partial<FaultOptions>;
   /** Default: drawn from the seed in [10, 100], small so InstallSnapshot happens often. */
@@ -42,9 +44,14 @@ export interface SimStats {
   ticks: number;
   opsInvoked: number;
   opsCompleted: number;
+  /** Ops a client gave up on: their outcome is unknown to the checkers (taken effect or not). */
+  opsUnknown: number;
   /** Ops checked by the linearizability checker (all invoked ops). */
   opsChecked: number;
+  /** Attempts that timed out and were retried with the same clientId+seq on another node. */
   clientRetries: number;
+  /** Attempts whose log index was won by another entry: outcome unknown, retried with the same seq. */
+  unknownAttempts: number;
   leaderTerms: number;
   committedEntries: number;
   crashes: number;
@@ -59,6 +66,8 @@ export interface SimStats {
   snapshotsDelivered: number;
   linearizabilitySteps: number;
   inconclusiveKeys: number;
+  /** Unknown-outcome writes whose token a completed op or the final state shows took effect (a lower bound). */
+  unknownWritesSeen: number;
   /** Ticks the liveness phase took to recover and converge. */
   recoveryTicks: number;
 }
@@ -85,13 +94,15 @@ export function runSimulation(options: SimOptions): SimResult {
   const tuning = chooseTuning(setup, options.tuning);
   const snapshotEveryApplied = options.snapshotEveryApplied ?? setup.nextInt(10, 101);
   const clientCount = options.clients ?? setup.nextInt(3, 9);
+  // Patient clients in some seeds, impatient ones (several unknown outcomes per run) in others.
+  const giveUpAfterTicks = options.clientGiveUpAfterTicks ?? setup.pick([Infinity, 400, 250]);
   const faultOptions: FaultOptions = { ...swarmFaults(setup), ...options.faults };
   const faultTicks = options.faultTicks ?? DEFAULT_FAULT_TICKS;
   const livenessTicksMax = options.livenessTicksMax ?? DEFAULT_LIVENESS_TICKS_MAX;
   const appendOnlyKeys = ['log1', 'log2'];
 
   traceLines?.push(
-    `seed=${options.seed} nodes=${options.nodes} clients=${clientCount} snapshotEveryApplied=${snapshotEveryApplied}`,
+    `seed=${options.seed} nodes=${options.nodes} clients=${clientCount} giveUpAfterTicks=${giveUpAfterTicks} snapshotEveryApplied=${snapshotEveryApplied}`,
     `tuning=${JSON.stringify(tuning)}`,
     `faults=${JSON.stringify(faultOptions)}`,
   );
@@ -106,6 +117,7 @@ export function runSimulation(options: SimOptions): SimResult {
       requestTimeoutTicks: 120,
       retryBackoffTicks: 10,
       thinkTicksMax: 8,
+      giveUpAfterTicks,
     },
     newStateMachine: options.newStateMachine ?? (() => new KvModel()),
     newStore: options.newStore ?? (() => new MemoryDurableStore()),
@@ -113,6 +125,7 @@ export function runSimulation(options: SimOptions): SimResult {
     trace: traceLines === null ? null : (line) => traceLines.push(line),
   });
   const faults = new FaultScheduler(faultOptions, faultRandom, cluster, cluster.network);
+  cluster.onLeaderElected = (id, now) => faults.leaderElected(id, now);
 
   const violations: string[] = [];
   let tick = 0;
@@ -146,8 +159,10 @@ export function runSimulation(options: SimOptions): SimResult {
 
   let linearizabilitySteps = 0;
   let inconclusiveKeys = 0;
+  let unknownWritesSeen = 0;
   const history = cluster.history.history();
   if (violations.length === 0) {
+    unknownWritesSeen = countUnknownWritesSeen(cluster);
     violations.push(...finalStateViolations(cluster, appendOnlyKeys));
     const report = checkLinearizability(history, { maxStepsPerKey: options.linearizabilityMaxStepsPerKey });
     linearizabilitySteps = report.keys.reduce((sum, key) => sum + key.steps, 0);
@@ -160,8 +175,10 @@ export function runSimulation(options: SimOptions): SimResult {
     ticks: tick,
     opsInvoked: cluster.clients.stats.invoked,
     opsCompleted: cluster.clients.stats.completed,
+    opsUnknown: cluster.clients.stats.abandoned,
     opsChecked: history.length,
-    clientRetries: cluster.clients.stats.retries + cluster.clients.stats.unknownAttempts,
+    clientRetries: cluster.clients.stats.retries,
+    unknownAttempts: cluster.clients.stats.unknownAttempts,
     leaderTerms: cluster.safety.leaderTermCount(),
     committedEntries: cluster.safety.committedCount(),
     crashes: faults.stats.crashes,
@@ -176,6 +193,7 @@ export function runSimulation(options: SimOptions): SimResult {
     snapshotsDelivered: cluster.stats.snapshotsDelivered,
     linearizabilitySteps,
     inconclusiveKeys,
+    unknownWritesSeen,
     recoveryTicks,
   };
   for (const violation of violations) traceLines?.push(`VIOLATION ${violation}`);
@@ -228,6 +246,24 @@ function livenessFailure(cluster: SimCluster, livenessTicksMax: number): string[
     ...nodes.map((line) => `  ${line}`),
     ...cluster.clients.describePending().map((line) => `  pending ${line}`),
   ];
+}
+
+/**
+ * How many abandoned writes are known to have taken effect anyway: their unique token shows up
+ * in a completed op's answer or in the converged state. Shows the checkers met unknown outcomes
+ * that did happen, not only ones they could simply omit.
+ */
+function countUnknownWritesSeen(cluster: SimCluster): number {
+  const history = cluster.history.history();
+  const node = cluster.allNodes()[0];
+  const keys = new Set(history.map((op) => op.op.key));
+  const observed = [...keys].map((key) => node.read(key) ?? '');
+  for (const op of history) {
+    const result = op.result;
+    if (result !== undefined && 'value' in result && result.value !== null) observed.push(result.value);
+  }
+  const seen = observed.join('|');
+  return history.filter((op) => op.result === undefined && 'value' in op.op && seen.includes(op.op.value)).length;
 }
 
 /** Every replica holds the same state; exactly-once over the converged values. */

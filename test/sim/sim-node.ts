@@ -183,6 +183,8 @@ export class SimNode {
     while (this.running !== null && !this.paused && this.running.raft.hasReady()) {
       this.handleReady(this.running, this.running.raft.ready());
     }
+    // Every snapshot the core accepted was in one of those Readies; the rest it refused.
+    if (this.running !== null && !this.paused) this.running.incomingSnapshots.clear();
   }
 
   private start(): void {
@@ -220,8 +222,8 @@ export class SimNode {
     this.trace(`recv ${describeMessage(message)}`);
     if (message.type === 'InstallSnapshot') {
       if (envelope.snapshotData === undefined) throw new Error(`${this.id}: InstallSnapshot without data`);
-      // Only the newest is kept: the core installs at most the latest snapshot it accepted.
-      running.incomingSnapshots.clear();
+      // Kept until this round of Readies is handled: a duplicated or reordered older snapshot
+      // may arrive after the one the core accepted, and must not evict its bytes.
       running.incomingSnapshots.set(snapshotKey(message.snapshot), envelope.snapshotData);
     }
     running.raft.step(message);
@@ -240,7 +242,6 @@ export class SimNode {
       snapshotData = running.incomingSnapshots.get(snapshotKey(ready.snapshot));
       if (snapshotData === undefined) throw new Error(`${this.id}: Ready names snapshot ${snapshotKey(ready.snapshot)} that never arrived`);
       store.installSnapshot({ meta: ready.snapshot, data: snapshotData });
-      running.incomingSnapshots.clear();
     }
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;

@@ -126,6 +126,34 @@ describe('Wal recovery: torn tails', () => {
     expect(error.message).toMatch(/zero length/);
   });
 
+  it('refuses a middle record whose damaged length runs past the end of the file', async () => {
+    // Not a tear: the records after it were written later, so this one was complete once.
+    // Treating it as "incomplete" would cut acknowledged entries 10..12 off as a repair.
+    const offset = 8 * FRAME;
+    const damaged = Buffer.from(pristine);
+    damaged.writeUInt32LE(damaged.readUInt32LE(offset) | 0x1_0000, offset);
+    await writeFile(segmentPath, damaged);
+    const error = await openExpectingDamage();
+    expect(error.file).toBe(segmentPath);
+    expect(error.offset).toBe(offset);
+    expect(error.message).toContain(`byte offset ${offset}`);
+    expect(error.message).toContain(`valid record follows at byte offset ${offset + FRAME}`);
+    expect(await readFile(segmentPath)).toEqual(damaged);
+  });
+
+  it('still repairs a last record whose length runs past the end, whatever its partial payload holds', async () => {
+    // A tear can leave any bytes after the header; only a whole valid record there means damage.
+    const lastStart = (COUNT - 1) * FRAME;
+    const torn = Buffer.from(pristine.subarray(0, lastStart + FRAME - 1));
+    torn.fill(0xa5, lastStart + FRAME_HEADER_BYTES + 18);
+    await writeFile(segmentPath, torn);
+    const logger = recordingLogger();
+    const wal = await Wal.open(fs, dir, { logger });
+    expect(wal.lastIndex).toBe(COUNT - 1);
+    expect(logger.warnings[0]).toContain(`byte offset ${lastStart}`);
+    await wal.close();
+  });
+
   it('refuses damage at the end of a segment that is not the last', async () => {
     const wal = await Wal.open(fs, dir, { logger: silentLogger, segmentBytesMax: 1 });
     await wal.append([makeEntry(COUNT + 1, 1, DATA_BYTES)]);

@@ -57,6 +57,8 @@ export class Progress {
   recentActive = false;
   /** In replicate state: `match` when the previous heartbeat reply came (-1: none yet). */
   matchAtLastHeartbeatReply = -1;
+  /** In replicate state: the last index already sent (next - 1) when the previous heartbeat reply came. */
+  sentAtLastHeartbeatReply = 0;
   /** The highest commit index sent to this member (in an append or a heartbeat). */
   sentCommit = 0;
   /** The highest Heartbeat.context this member acknowledged (ReadIndex rounds). */
@@ -90,6 +92,7 @@ export class Progress {
 
   becomeReplicate(): void {
     this.matchAtLastHeartbeatReply = -1;
+    this.sentAtLastHeartbeatReply = 0;
     this.next = this.match + 1;
     this.state = 'replicate';
     this.probeSent = false;
@@ -103,6 +106,20 @@ export class Progress {
     this.pendingSnapshot = snapshotIndex;
     this.snapshotElapsedTicks = 0;
     this.inflights.reset();
+  }
+
+  /**
+   * In replicate state, on each heartbeat reply: true when entries were already sent and unacknowledged
+   * at the previous reply and `match` has not moved since. Pipelined appends can be lost with nothing
+   * left to reveal the gap (no later append for the follower to reject); a whole heartbeat round
+   * without an ack for them means they are presumed lost and the leader should probe again.
+   * Entries sent after the previous reply do not count: their acks may simply still be in flight.
+   */
+  appendsStalledSinceLastHeartbeatReply(): boolean {
+    const stalled = this.match === this.matchAtLastHeartbeatReply && this.sentAtLastHeartbeatReply > this.match;
+    this.matchAtLastHeartbeatReply = this.match;
+    this.sentAtLastHeartbeatReply = this.next - 1;
+    return stalled;
   }
 
   /**

@@ -169,6 +169,11 @@ export class Raft {
   randomizedElectionTimeout: number;
   /** Leader only: the member leadership is being handed to. */
   leadTransferee: NodeId | null = null;
+  /**
+   * Leader only: ticks since the current transfer started. Its own counter, so a transfer
+   * request never delays the CheckQuorum period (electionElapsed).
+   */
+  transferElapsed = 0;
   readonly reads = new ReadIndexQueue();
   step_: StepFn = stepFollower;
 
@@ -276,7 +281,7 @@ export class Raft {
     if (this.leadTransferee === target) return { ok: true, target };
     this.leadTransferee = target;
     // The transfer must finish within one election timeout, else it is abandoned (tickHeartbeat).
-    this.electionElapsed = 0;
+    this.transferElapsed = 0;
     const pr = this.progress.get(target) as Progress;
     if (pr.match === this.log.lastIndex()) sendTimeoutNow(this, target);
     // Even with nothing new to send (earlier appends may be lost), an append makes the target
@@ -443,6 +448,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = null;
+    this.transferElapsed = 0;
     this.votes.clear();
     this.progress.clear();
     this.reads.clear();
@@ -549,8 +555,12 @@ export class Raft {
         this.becomeFollower(this.term, null);
         return;
       }
-      // A transfer that did not finish within an election timeout is abandoned.
+    }
+    if (this.leadTransferee !== null && ++this.transferElapsed >= this.limits.electionTicksMin) {
+      // Thesis 3.10: a transfer that did not finish within an election timeout is abandoned and
+      // the leader accepts proposals again.
       this.leadTransferee = null;
+      this.transferElapsed = 0;
     }
     if (this.heartbeatElapsed >= this.limits.heartbeatTicks) {
       this.heartbeatElapsed = 0;

@@ -17,8 +17,9 @@ export interface ReadState {
  * What the host must do, in this order (STYLE: persist before you speak):
  *  1. persist `snapshot` (if any), then `entries` (truncating any suffix from entries[0].index),
  *     then `hardState`, all fsync'd. A `snapshot` here was installed from the leader and
- *     replaces the whole log: discard every stored entry (the log restarts at snapshot.index + 1;
- *     stale entries kept after it could break the log matching property after a restart);
+ *     replaces the log: discard the stored entries (Raft fig. 13: those after snapshot.index may be
+ *     kept only if the stored entry at snapshot.index has snapshot.term; entries kept after a
+ *     non-matching prefix would break the log matching property after a restart);
  *  2. send `messages`;
  *  3. apply `committedEntries` (after restoring `snapshot`, if any) in order;
  *  4. serve `readStates` once applied >= their index;

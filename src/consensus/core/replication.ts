@@ -167,17 +167,15 @@ function handleHeartbeatResponse(r: Raft, m: HeartbeatResponse): void {
     // The follower is reachable: probe again (the previous probe or its answer may be lost).
     pr.probeSent = false;
     sendAppend(r, m.from, true);
-  } else if (pr.state === 'replicate') {
-    // Pipelined appends can be lost with nothing left to reveal the gap. If the follower is
-    // behind and its match did not move over a whole heartbeat round, assume so and re-probe
-    // from match+1. (Probing on every reply would misfire while acks are merely in flight.)
-    if (pr.match < r.log.lastIndex() && pr.match === pr.matchAtLastHeartbeatReply) {
-      pr.becomeProbe();
-      sendAppend(r, m.from, true);
-    } else {
-      pr.matchAtLastHeartbeatReply = pr.match;
-    }
+  } else if (pr.state === 'replicate' && pr.appendsStalledSinceLastHeartbeatReply()) {
+    // Appends unacknowledged for a whole heartbeat round are presumed lost: re-probe from
+    // match+1. (Probing on every reply would misfire while acks are merely in flight.)
+    pr.becomeProbe();
+    sendAppend(r, m.from, true);
   }
+  // A transfer target that is up to date yet still follows: its TimeoutNow may have been lost.
+  // Again is harmless: once the target campaigns its term is past ours and it ignores ours.
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 
   if (m.context > pr.readAckContext) {
     pr.readAckContext = m.context;

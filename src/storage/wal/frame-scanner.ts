@@ -1,5 +1,5 @@
 import type { FileHandle } from '../fs/file-system.js';
-import { describeFrameStatus, FrameDecoder, FrameStatus } from './record-codec.js';
+import { describeFrameStatus, FRAME_HEADER_BYTES, FrameDecoder, FrameStatus } from './record-codec.js';
 
 /** What the visitor of a valid frame answers: keep going, stop here, or a reason the record is bad. */
 export const SCAN_CONTINUE = 0;
@@ -85,4 +85,26 @@ export async function isZeroFilled(handle: FileHandle, from: number, end: number
     position += bytes;
   }
   return true;
+}
+
+/**
+ * The file offset of the first valid frame starting anywhere in (from, end), at any byte, or null.
+ * `plausible` screens a candidate (header and payload start, all within `available`) before its
+ * checksum is computed, which keeps the search cheap. Reads the span in one piece: callers pass
+ * at most one record's worth (an incomplete frame at the end of a file).
+ */
+export async function findValidFrameAfter(
+  handle: FileHandle,
+  from: number,
+  end: number,
+  plausible: (source: Buffer, frameStart: number, available: number) => boolean,
+): Promise<number | null> {
+  if (end - from <= FRAME_HEADER_BYTES) return null;
+  const span = Buffer.allocUnsafe(end - from);
+  const available = await handle.read(span, from);
+  const decoder = new FrameDecoder();
+  for (let at = 1; at + FRAME_HEADER_BYTES < available; at++) {
+    if (plausible(span, at, available) && decoder.decode(span, at, available) === FrameStatus.Ok) return from + at;
+  }
+  return null;
 }

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { StorageCorruptionError } from '../storage-errors.js';
 import type { StorageLogger } from '../storage-logger.js';
-import { isZeroFilled, SCAN_CONTINUE, scanFrames, type ScanProblem } from './frame-scanner.js';
+import { findValidFrameAfter, isZeroFilled, SCAN_CONTINUE, scanFrames, type ScanProblem } from './frame-scanner.js';
 import {
+  ENTRY_PAYLOAD_HEADER_BYTES,
   entryIndexOf,
   entryPayloadProblem,
   entryTermOf,
+  FRAME_HEADER_BYTES,
   FrameStatus,
   RecordType,
   recordTypeOf,
@@ -99,8 +101,10 @@ async function replaySegment(
       if (problem) return problem;
       const index = entryIndexOf(source, start);
       if (index !== segment.lastIndex + 1) return `entry index ${index} where ${segment.lastIndex + 1} was expected`;
+      const term = entryTermOf(source, start);
+      if (term < 0) return 'entry term out of range';
       segment.pushEntry(index, frameOffset);
-      terms.append(index, entryTermOf(source, start));
+      terms.append(index, term);
       return SCAN_CONTINUE;
     }
     if (type === RecordType.Truncate) {
@@ -118,11 +122,12 @@ async function replaySegment(
 
   segment.bytes = scan.end;
   if (!scan.problem) return;
-  if (!isLast || !(await isTornTail(handle, scan.problem, fileBytes, options.chunkBytes))) {
+  const notTorn = isLast ? await whyNotATornTail(handle, scan.problem, fileBytes, segment, options.chunkBytes) : 'not the last segment';
+  if (notTorn !== null) {
     throw new StorageCorruptionError(
       segment.path,
       scan.problem.offset,
-      `${scan.problem.reason}${isLast ? '' : ' (not the last segment)'}; refusing to open the WAL`,
+      `${scan.problem.reason}${notTorn ? ` (${notTorn})` : ''}; refusing to open the WAL`,
     );
   }
   // Everything from here on was never acknowledged: it belonged to the write in flight at the crash.
@@ -135,20 +140,50 @@ async function replaySegment(
 }
 
 /**
- * A torn tail is what an interrupted append leaves: a record cut short by the end of the file,
- * or a bad or zero record followed only by zeros up to the end (space the file system extended
- * but never filled). A bad record followed by anything else was followed by later writes, so it
- * was once complete: that is damage, not a tear. A damaged length (TooLarge) is never a tear.
+ * A torn tail is what an interrupted append leaves: a record cut short by the end of the file, or
+ * a bad or zero record followed only by zeros up to the end (space the file system extended but
+ * never filled). A bad record followed by later writes was once complete: that is damage, not a
+ * tear. For a record cut short the bytes after its header may be anything (its partial payload),
+ * but never a whole valid record: a genuine record ends past the end of the file, so nothing
+ * written after it can be in the file. One there means the length field is damaged and the
+ * records after it are real, perhaps acknowledged. A damaged length (TooLarge) is never a tear.
+ * Returns null for a torn tail, otherwise why it is not one ('' when the reason says it all).
  */
-async function isTornTail(handle: FileHandle, problem: ScanProblem, fileBytes: number, chunkBytes: number): Promise<boolean> {
+async function whyNotATornTail(
+  handle: FileHandle,
+  problem: ScanProblem,
+  fileBytes: number,
+  segment: Segment,
+  chunkBytes: number,
+): Promise<string | null> {
   switch (problem.status) {
-    case FrameStatus.Incomplete:
-      return true;
+    case FrameStatus.Incomplete: {
+      const found = await findValidFrameAfter(handle, problem.offset, fileBytes, recordScreen(segment));
+      return found === null ? null : `yet a valid record follows at byte offset ${found}`;
+    }
     case FrameStatus.Zero:
-      return isZeroFilled(handle, problem.offset, fileBytes, chunkBytes);
+      return (await isZeroFilled(handle, problem.offset, fileBytes, chunkBytes)) ? null : 'data follows it';
     case FrameStatus.BadChecksum:
-      return isZeroFilled(handle, problem.frameEnd, fileBytes, chunkBytes);
+      return (await isZeroFilled(handle, problem.frameEnd, fileBytes, chunkBytes)) ? null : 'data follows it';
     default:
-      return false;
+      return '';
   }
+}
+
+/**
+ * Screens a candidate frame before its checksum is computed: it must fit, and carry an entry whose
+ * index could follow in this segment, or a truncation record.
+ */
+function recordScreen(segment: Segment): (source: Buffer, frameStart: number, available: number) => boolean {
+  return (source, frameStart, available) => {
+    const length = source.readUInt32LE(frameStart);
+    const payload = frameStart + FRAME_HEADER_BYTES;
+    if (length === 0 || payload + length > available) return false;
+    const type = recordTypeOf(source, payload);
+    if (type === RecordType.Truncate) return length === TRUNCATE_PAYLOAD_BYTES;
+    if (type !== RecordType.Entry || length < ENTRY_PAYLOAD_HEADER_BYTES) return false;
+    const index = entryIndexOf(source, payload);
+    const indexCeiling = segment.lastIndex + 1 + Math.ceil(available / (FRAME_HEADER_BYTES + ENTRY_PAYLOAD_HEADER_BYTES));
+    return index >= segment.firstIndex && index <= indexCeiling;
+  };
 }

@@ -30,9 +30,9 @@ export interface WalOptions {
   /** Index of the first entry of a directory that holds no segment yet. Default 1. */
   readonly emptyFirstIndex?: number;
   /**
-   * Runs the writer's next step. The default, setImmediate, lets every appender whose promise the
-   * previous sync resolved queue its next append first, so they share the next sync.
-   * A deterministic simulator passes its own scheduler.
+   * Defers the writer's next step by one turn, so appenders whose promises the previous sync
+   * resolved, and appends arriving together, share the next sync. Default setImmediate (which
+   * runs after every pending promise callback). A deterministic simulator passes its own.
    */
   readonly schedule?: (run: () => void) => void;
   /** Read size when replaying and reading back. Default 8 MiB. */
@@ -96,6 +96,7 @@ export class Wal {
   private scheduled = false;
   private failure: StorageFailedError | null = null;
   private closed = false;
+  private appendsResolvedLastStep = 0;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -295,7 +296,11 @@ export class Wal {
     });
   }
 
-  /** One step at a time; the next is scheduled rather than looped, so resolved appenders can rejoin. */
+  /**
+   * One step at a time. If every appender the last step resolved has already queued its next
+   * append, the next step starts at once; otherwise it waits one scheduler turn, so the
+   * stragglers (callers a few promise hops away) share the next sync instead of missing it.
+   */
   private async runStep(): Promise<void> {
     if (this.running || this.failure || this.queue.length === 0) return;
     this.running = true;
@@ -304,13 +309,24 @@ export class Wal {
     } finally {
       this.running = false;
     }
-    if (this.queue.length > 0 && !this.failure) this.kick();
+    if (this.queue.length === 0 || this.failure) return;
+    if (this.queue.length >= this.appendsResolvedLastStep && !this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        void this.runStep();
+      });
+    } else {
+      this.kick();
+    }
   }
 
   private async step(): Promise<void> {
     const op = this.queue[0];
+    this.appendsResolvedLastStep = 0;
     if (op.kind === 'append') {
       const step = this.planStep();
+      if (step.kind === 'write') this.appendsResolvedLastStep = step.ops.length;
       if (step.kind === 'write') await this.guard('append', step.ops, () => this.writeBatch(step));
       else if (step.kind === 'roll') await this.guard('segment roll', [], () => this.rollSegment());
       else await this.guard('truncation', [], () => this.cutSegmentsAfter(step.fromIndex));

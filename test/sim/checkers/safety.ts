@@ -8,7 +8,10 @@ import type { DurableStore } from '../durable-store.js';
  *  - log matching: two logs holding an entry with the same index and term hold the same entry
  *    and agree on everything before it. Checked inductively on every persisted entry: each
  *    (index, term) must always come with the same payload and the same previous term;
- *  - leader completeness: a new leader's log holds every entry committed before it;
+ *  - leader completeness: a new leader's log holds every entry committed before it; and, stronger,
+ *    no node whose durable log lacks a committed entry could even win an election (its log is
+ *    at least as up to date as a majority's), which catches a premature commit (Raft fig. 8)
+ *    the moment it happens, not only in the rare runs where a later leader overwrites it;
  *  - state machine safety: every node applies the same entry at an index, and snapshots of the
  *    same index carry the same state;
  *  - no committed entry ever changes: every log agrees with it at or below its commit index,
@@ -53,6 +56,9 @@ export class SafetyChecker {
   /** Per node: commit index up to which its durable log was compared with `committed`, and its last commit. */
   private readonly checkedCommit = new Map<NodeId, { incarnation: number; upTo: number; lastCommit: number }>();
   private readonly leadersChecked = new Set<string>();
+  /** The highest index known committed: a log holding that entry holds every committed one. */
+  private highestCommitted = 0;
+  private readonly electableReported = new Set<string>();
   private now = 0;
 
   get ok(): boolean {
@@ -151,6 +157,42 @@ export class SafetyChecker {
       this.checkCommitted(node, status.commit, status.term);
       if (status.role === 'leader') this.checkLeaderCompleteness(node, status.term);
     }
+    this.checkElectable(nodes);
+  }
+
+  /**
+   * Leader completeness for every possible future leader (Raft 5.4.3): a node wins an election
+   * only with votes from a majority whose logs are no more up to date than its own (5.4.1), so a
+   * node lacking the highest committed entry must never have a durable log at least as up to date
+   * as a majority's. Crashed nodes count too: their durable logs vote again after a restart.
+   */
+  private checkElectable(nodes: readonly NodeView[]): void {
+    const index = this.highestCommitted;
+    const decided = this.committed.get(index);
+    if (decided === undefined) return;
+    const quorum = Math.floor(nodes.length / 2) + 1;
+    const lastOf = nodes.map((node) => {
+      const lastIndex = node.store.lastIndex();
+      return { lastIndex, lastTerm: node.store.term(lastIndex) ?? 0 };
+    });
+    nodes.forEach((node, i) => {
+      if ((node.store.snapshot()?.meta.index ?? 0) >= index) return;
+      const entry = node.store.entry(index);
+      if (entry !== undefined && same(fingerprint(entry), decided)) return;
+      const mine = lastOf[i];
+      const outvoted = lastOf.filter(
+        (other) => mine.lastTerm > other.lastTerm || (mine.lastTerm === other.lastTerm && mine.lastIndex >= other.lastIndex),
+      );
+      if (outvoted.length < quorum) return;
+      const key = `${node.id}/${index}`;
+      if (this.electableReported.has(key)) return;
+      this.electableReported.add(key);
+      const held = entry === undefined ? 'nothing' : `${index}@${entry.term}`;
+      this.fail(
+        `leader completeness: ${node.id} could be elected (last ${mine.lastIndex}@${mine.lastTerm}, as up to date as ${outvoted.length} logs)` +
+          ` holding ${held} at committed ${index}@${decided.term}`,
+      );
+    });
   }
 
   private checkCommitted(node: NodeView, commit: number, term: number): void {
@@ -175,8 +217,10 @@ export class SafetyChecker {
       }
       const print = fingerprint(entry);
       const decided = this.committed.get(index);
-      if (decided === undefined) this.committed.set(index, { ...print, committedInTerm: term });
-      else if (!same(decided, print)) {
+      if (decided === undefined) {
+        this.committed.set(index, { ...print, committedInTerm: term });
+        this.highestCommitted = Math.max(this.highestCommitted, index);
+      } else if (!same(decided, print)) {
         this.fail(`committed entry changed: ${node.id} has ${index}@${entry.term} committed, earlier ${index}@${decided.term}`);
       }
     }

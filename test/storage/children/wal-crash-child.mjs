@@ -1,11 +1,18 @@
 // Child of wal-crash.test.ts: appends to a WAL as fast as it can, with concurrent appenders,
 // printing `ack <index>` only after each append resolved (is durable). The parent SIGKILLs it
 // at a random moment and checks that every acknowledged entry survived.
-// Usage: node wal-crash-child.mjs <build dir> <data dir>
+// Usage: node wal-crash-child.mjs <build dir> <data dir> <compaction requests file>
+//
+// stdout is a pipe, and Node writes to pipes asynchronously: at SIGKILL, lines still queued in
+// this process are lost. A lost `ack` only makes the parent check less; a lost announcement of a
+// compaction would make it blame the WAL for removing entries it was asked to remove. So each
+// compaction request is first appended to a file with a synchronous write(2) (the bytes are in
+// the page cache, which SIGKILL does not touch) and only then handed to the WAL.
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [buildDir, dataDir] = process.argv.slice(2);
+const [buildDir, dataDir, compactionRequestsFile] = process.argv.slice(2);
 const load = (path) => import(pathToFileURL(join(buildDir, path)).href);
 const { NodeFileSystem } = await load('storage/fs/node-file-system.js');
 const { Wal } = await load('storage/wal/wal.js');
@@ -38,8 +45,9 @@ async function appender() {
     acks++;
     if (acks % 400 === 0) {
       const upTo = index - 300;
+      // Recorded first: a compaction may take effect even if the kill comes before it resolves.
+      appendFileSync(compactionRequestsFile, `${upTo}\n`);
       await wal.compact(upTo);
-      process.stdout.write(`compact ${upTo}\n`);
     }
     if (acks % 250 === 0) {
       const saved = ++term;

@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,12 +10,14 @@ const tsconfig = join(repoRoot, 'test/storage/tsconfig.children.json');
 
 /**
  * Compiles src/storage (only) to JavaScript for the child processes of the real-process tests,
- * with the TypeScript compiler: no `npm run build` needed, and unaffected by other folders.
- * Each caller gets its own output dir so test files running in parallel do not race.
- * Returns the directory that holds `storage/`.
+ * with the TypeScript compiler: no `npm run build` needed, and unaffected by the rest of src/.
+ * The output goes to a fresh directory under the OS temp dir (nothing shared with other test
+ * runs or other folders' builds), with a `node_modules` link so the children resolve packages.
+ * Returns that directory (it holds `storage/`); remove it with removeChildBuild.
  */
 export function buildStorageForChildren(label: string): string {
-  const outDir = join(repoRoot, 'build', `storage-children-${label}`);
+  const outDir = mkdtempSync(join(tmpdir(), `raft-kv-children-${label}-`));
+  symlinkSync(join(repoRoot, 'node_modules'), join(outDir, 'node_modules'), 'dir');
   const result = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', tsconfig, '--outDir', outDir], {
     cwd: repoRoot,
     encoding: 'utf8',
@@ -25,6 +29,10 @@ export function buildStorageForChildren(label: string): string {
   return outDir;
 }
 
+export async function removeChildBuild(outDir: string | undefined): Promise<void> {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+}
+
 export function childScript(name: string): string {
   return join(repoRoot, 'test/storage/children', name);
 }
@@ -33,7 +41,7 @@ export interface RunningChild {
   readonly process: ChildProcess;
   readonly lines: string[];
   stderr(): string;
-  /** Resolves with the exit code (or signal name). */
+  /** Resolves with the exit code (or signal name) once the child has exited and all its output is read. */
   readonly exited: Promise<number | string>;
 }
 
@@ -50,8 +58,9 @@ export function startChild(script: string, args: string[], env: Record<string, s
   child.stderr!.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
+  // 'close', not 'exit': 'exit' may come before the last chunks of stdout are delivered.
   const exited = new Promise<number | string>((resolveExit) => {
-    child.on('exit', (code, signal) => resolveExit(code ?? signal ?? 'unknown'));
+    child.on('close', (code, signal) => resolveExit(code ?? signal ?? 'unknown'));
   });
   return { process: child, lines, stderr: () => stderr, exited };
 }

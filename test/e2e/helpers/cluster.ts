@@ -1,0 +1,226 @@
+/**
+ * A real cluster for end-to-end tests: N `node main.js` processes on free loopback ports, each
+ * with its own data directory under one temp dir. Nodes can be SIGKILLed and restarted on the
+ * same port and data dir. Every node's output is kept, to explain a failure.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from './build.js';
+import { until } from './poll.js';
+
+/** Lines of output kept per node (the tail is what explains a failure). */
+const OUTPUT_LINES_KEPT = 300;
+const STOP_DEADLINE_MS = 15_000;
+
+export interface NodeStatusView {
+  id: string;
+  role: string;
+  term: number;
+  leaderId: string | null;
+  commitIndex: number;
+  lastApplied: number;
+}
+
+export interface ClusterOptions {
+  readonly size?: number;
+  readonly clusterToken?: string;
+  /** Extra flags for every node. */
+  readonly flags?: readonly string[];
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export class ClusterNode {
+  child: ChildProcess | null = null;
+  exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
+  readonly output: string[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly port: number,
+    readonly dataDir: string,
+    readonly args: readonly string[],
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  record(line: string): void {
+    this.output.push(line);
+    if (this.output.length > OUTPUT_LINES_KEPT) this.output.shift();
+  }
+}
+
+export class LocalCluster {
+  private constructor(
+    readonly mainJs: string,
+    readonly rootDir: string,
+    readonly nodes: readonly ClusterNode[],
+  ) {}
+
+  static async start(mainJs: string, options: ClusterOptions = {}): Promise<LocalCluster> {
+    const size = options.size ?? 3;
+    const rootDir = await mkdtemp(join(tmpdir(), 'raft-kv-e2e-'));
+    const ports = await freePorts(size);
+    const ids = ports.map((_, i) => `n${i + 1}`);
+    const nodes = ids.map((id, i) => {
+      const peers = ids.flatMap((other, j) => (j === i ? [] : [`${other}=http://127.0.0.1:${ports[j]}`])).join(',');
+      const dataDir = join(rootDir, id);
+      const args = ['--id', id, '--host', '127.0.0.1', '--port', String(ports[i]), '--data-dir', dataDir];
+      if (peers !== '') args.push('--peers', peers);
+      if (options.clusterToken !== undefined) args.push('--cluster-token', options.clusterToken);
+      args.push(...(options.flags ?? []));
+      return new ClusterNode(id, ports[i]!, dataDir, args);
+    });
+    const cluster = new LocalCluster(mainJs, rootDir, nodes);
+    for (const node of nodes) cluster.spawn(node);
+    return cluster;
+  }
+
+  node(id: string): ClusterNode {
+    const node = this.nodes.find((n) => n.id === id);
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  /** Starts `main.js` with arbitrary arguments (e.g. a second process on a data dir in use). */
+  runOnce(args: readonly string[], deadlineMs: number): Promise<Exit & { output: string }> {
+    const child = spawn(process.execPath, [this.mainJs, ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`main.js ${args.join(' ')} did not exit within ${deadlineMs} ms; output:\n${output}`));
+      }, deadlineMs);
+      child.on('exit', (code, signal) => {
+        clearTimeout(deadline);
+        resolve({ code, signal, output });
+      });
+    });
+  }
+
+  /** Restarts a stopped node with its port and data dir. */
+  restart(id: string): void {
+    const node = this.node(id);
+    if (node.running) throw new Error(`${id} is still running`);
+    this.spawn(node);
+  }
+
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> {
+    const node = this.node(id);
+    if (node.child === null) throw new Error(`${id} is not running`);
+    node.child.kill(signal);
+    return node.exited;
+  }
+
+  /** Statuses of the running nodes that answer (a node still starting is left out). */
+  async statuses(timeoutMs = 1000): Promise<NodeStatusView[]> {
+    const answers = await Promise.all(
+      this.nodes.filter((n) => n.running).map(async (n) => {
+        try {
+          const r = await fetch(`${n.url}/admin/status`, { signal: AbortSignal.timeout(timeoutMs) });
+          return r.ok ? ((await r.json()) as NodeStatusView) : null;
+        } catch {
+          return null;
+        }
+      }),
+    );
+    return answers.filter((s): s is NodeStatusView => s !== null);
+  }
+
+  /**
+   * Waits until every running node answers and names the same leader, which itself reports
+   * being leader in that term (and a term above `termAbove`, to wait for a new election).
+   */
+  async waitForLeader(deadlineMs: number, termAbove = 0): Promise<{ id: string; term: number }> {
+    const running = () => this.nodes.filter((n) => n.running).length;
+    return until(
+      `a leader agreed by every running node (term > ${termAbove})`,
+      deadlineMs,
+      async () => {
+        const statuses = await this.statuses();
+        if (statuses.length < running()) return undefined;
+        const leader = statuses.find((s) => s.role === 'leader' && s.term > termAbove);
+        if (leader === undefined) return undefined;
+        const agreed = statuses.every((s) => s.leaderId === leader.id && s.term === leader.term);
+        return agreed ? { id: leader.id, term: leader.term } : undefined;
+      },
+      { describe: () => this.describe() },
+    );
+  }
+
+  /** Stops every node with SIGTERM (SIGKILL past a deadline) and removes the data. */
+  async destroy(): Promise<void> {
+    await Promise.all(
+      this.nodes.filter((n) => n.child !== null).map(async (n) => {
+        const child = n.child!;
+        child.kill('SIGTERM');
+        const deadline = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
+        await n.exited;
+        clearTimeout(deadline);
+      }),
+    );
+    await rm(this.rootDir, { recursive: true, force: true });
+  }
+
+  /** The tail of every node's output, for a failure message. */
+  describe(linesPerNode = 40): string {
+    return this.nodes
+      .map((n) => `--- ${n.id} (${n.running ? 'running' : 'stopped'}) ${n.url}\n${n.output.slice(-linesPerNode).join('\n')}`)
+      .join('\n');
+  }
+
+  private spawn(node: ClusterNode): void {
+    const child = spawn(process.execPath, [this.mainJs, ...node.args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    node.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = '';
+      stream.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) node.record(line);
+      });
+    }
+    node.exited = new Promise<Exit>((resolve) => {
+      child.on('exit', (code, signal) => {
+        node.record(`[exited code=${code} signal=${signal}]`);
+        if (node.child === child) node.child = null;
+        resolve({ code, signal });
+      });
+    });
+  }
+}
+
+/** The environment without RAFT_* variables: flags alone configure a test node. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RAFT_')));
+}
+
+/** Ports free right now (the OS picks; they are closed again before use). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => {
+      const server = createServer();
+      return new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      });
+    }),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
