@@ -1,35 +1,18 @@
 /**
- * The admin API's answers (SPEC 3) as the client sees them. Declared here rather than
- * imported from the server so the client depends on the HTTP contract only; fields the
- * contract does not name are kept but not typed.
+ * The admin API's answers (SPEC 3) as the client sees them. Fields the contract does not
+ * name are kept but not typed.
  */
+
+import type { NodeStatus } from '../consensus/kv-node.port.js';
 
 export type NodeRole = 'follower' | 'pre-candidate' | 'candidate' | 'leader' | string;
 
-/** `GET /admin/status`. */
-export interface NodeStatusAnswer {
-  readonly id: string;
-  readonly role: NodeRole;
-  readonly term: number;
-  readonly leaderId: string | null;
-  readonly votedFor: string | null;
-  readonly commitIndex: number;
-  readonly lastApplied: number;
-  readonly lastLogIndex: number;
-  readonly lastLogTerm: number;
-  readonly snapshot: { readonly index: number; readonly term: number; readonly bytes: number };
-  readonly wal: { readonly segments: number; readonly bytes: number; readonly firstIndex: number };
-  readonly peers: readonly {
-    readonly id: string;
-    readonly url: string;
-    readonly matchIndex: number;
-    readonly nextIndex: number;
-    readonly lastContactMs: number | null;
-  }[];
-  readonly keys: number;
-  readonly sessions: number;
-  readonly uptimeMs: number;
-}
+/**
+ * `GET /admin/status`: the server's own declaration of SPEC 3's body, imported as a type only
+ * (erased at run time, so the client still needs nothing of the server to run). `role` is
+ * widened so a newer server's role names still parse.
+ */
+export type NodeStatusAnswer = Omit<NodeStatus, 'nodeId' | 'role'> & { readonly role: NodeRole };
 
 /** One member in `GET /admin/cluster`: its own status, or why it could not be had. */
 export type ClusterMember =
