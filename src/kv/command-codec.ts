@@ -17,6 +17,7 @@
  * invariant (the WAL and the wire are checksummed), never an expected outcome.
  */
 import { Buffer } from 'node:buffer';
+import { ByteCursor, STR_PREFIX_BYTES } from './byte-cursor.js';
 import type { KvCommand } from './commands.js';
 
 export const COMMAND_CODEC_VERSION = 1;
@@ -29,7 +30,6 @@ const FLAG_SESSION = 1;
 const FLAG_EXPECTED = 2;
 
 const HEADER_BYTES = 3 + 8;
-const STR_PREFIX_BYTES = 4;
 
 export class CommandDecodeError extends Error {
   override readonly name = 'CommandDecodeError';
@@ -166,35 +166,10 @@ export function decodeCommand(data: Uint8Array): KvCommand {
   return command;
 }
 
-class CommandReader {
-  private readonly buf: Buffer;
-  private at = 0;
-
+class CommandReader extends ByteCursor {
   constructor(data: Uint8Array) {
     // A view, not a copy; strings decoded from it are fresh strings that do not pin `data`.
-    this.buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.at++] as number;
-  }
-
-  f64(): number {
-    this.need(8);
-    const v = this.buf.readDoubleLE(this.at);
-    this.at += 8;
-    return v;
-  }
-
-  str(): string {
-    this.need(STR_PREFIX_BYTES);
-    const n = this.buf.readUInt32LE(this.at);
-    this.at += STR_PREFIX_BYTES;
-    this.need(n);
-    const s = this.buf.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return s;
+    super(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
   expectEnd(): void {
@@ -203,9 +178,7 @@ class CommandReader {
     }
   }
 
-  private need(n: number): void {
-    if (this.at + n > this.buf.length) {
-      throw new CommandDecodeError(`command truncated: need ${n} bytes at offset ${this.at} of ${this.buf.length}`);
-    }
+  protected short(n: number): never {
+    throw new CommandDecodeError(`command truncated: need ${n} bytes at offset ${this.at} of ${this.buf.length}`);
   }
 }

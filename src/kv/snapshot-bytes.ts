@@ -5,8 +5,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { crc32c } from '@node-rs/crc32';
+import { ByteCursor, STR_PREFIX_BYTES } from './byte-cursor.js';
 
-const STR_PREFIX_BYTES = 4;
 /** UTF-16 code unit -> at most this many UTF-8 bytes. */
 const UTF8_BYTES_PER_UNIT_MAX = 3;
 
@@ -87,53 +87,12 @@ export class ChunkWriter {
 /** Thrown (as this one value, no stack) when a record runs past the bytes received so far. */
 export const NEED_MORE_BYTES: unique symbol = Symbol('need more bytes');
 
-export class ChunkCursor {
-  at = 0;
+export class ChunkCursor extends ByteCursor {
   /** When NEED_MORE_BYTES was thrown: the buffer length that read would have needed. */
   neededLength = 0;
 
-  constructor(readonly buf: Buffer) {}
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.at++] as number;
-  }
-
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32LE(this.at);
-    this.at += 4;
-    return v;
-  }
-
-  f64(): number {
-    this.need(8);
-    const v = this.buf.readDoubleLE(this.at);
-    this.at += 8;
-    return v;
-  }
-
-  str(): string {
-    this.need(STR_PREFIX_BYTES);
-    const n = this.buf.readUInt32LE(this.at);
-    this.need(STR_PREFIX_BYTES + n);
-    // toString copies: the string does not pin the chunk.
-    const s = this.buf.toString('utf8', this.at + STR_PREFIX_BYTES, this.at + STR_PREFIX_BYTES + n);
-    this.at += STR_PREFIX_BYTES + n;
-    return s;
-  }
-
-  bytes(n: number): Buffer {
-    this.need(n);
-    const b = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return b;
-  }
-
-  private need(n: number): void {
-    if (this.at + n > this.buf.length) {
-      this.neededLength = this.at + n;
-      throw NEED_MORE_BYTES;
-    }
+  protected short(n: number): never {
+    this.neededLength = this.at + n;
+    throw NEED_MORE_BYTES;
   }
 }

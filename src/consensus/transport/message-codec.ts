@@ -27,6 +27,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { PROTOCOL_VERSION, type Entry, type InstallSnapshot, type Message, type MessageType, type SnapshotMeta } from '../core/messages.js';
+import { ByteCursor } from '../../kv/byte-cursor.js';
 
 /** The body is not a well-formed batch or chunk: a bug or damage, answered 400. */
 export class MessageDecodeError extends Error {
@@ -350,56 +351,23 @@ class Writer {
   }
 }
 
-class Reader {
-  private at = 0;
-  constructor(private readonly buf: Buffer) {}
-
-  remaining(): number {
-    return this.buf.length - this.at;
+class Reader extends ByteCursor {
+  protected short(n: number): never {
+    throw new MessageDecodeError(`truncated at byte ${this.at} (need ${n} more)`);
   }
-  private need(n: number): void {
-    if (this.at + n > this.buf.length) throw new MessageDecodeError(`truncated at byte ${this.at} (need ${n} more)`);
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf[this.at++] as number;
-  }
-  u16(): number {
-    this.need(2);
-    const v = this.buf.readUInt16LE(this.at);
-    this.at += 2;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32LE(this.at);
-    this.at += 4;
-    return v;
-  }
+  /** An index, term or count: a non-negative safe integer sent as f64. */
   num(): number {
-    this.need(8);
-    const v = this.buf.readDoubleLE(this.at);
-    if (!Number.isSafeInteger(v) || v < 0) throw new MessageDecodeError(`bad number ${v} at byte ${this.at}`);
-    this.at += 8;
+    const v = this.f64();
+    if (!Number.isSafeInteger(v) || v < 0) throw new MessageDecodeError(`bad number ${v} at byte ${this.at - 8}`);
     return v;
   }
-  str(): string {
+  /** Ids and contexts are short: a u8 length prefix here, unlike the KV formats. */
+  override str(): string {
     const n = this.u8();
-    this.need(n);
-    const s = this.buf.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return s;
-  }
-  bytes(n: number): Uint8Array {
-    this.need(n);
-    const v = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return v;
+    return this.bytes(n).toString('utf8');
   }
   rest(): Uint8Array {
-    const v = this.buf.subarray(this.at);
-    this.at = this.buf.length;
-    return v;
+    return this.bytes(this.remaining());
   }
   assertEnd(): void {
     if (this.at !== this.buf.length) throw new MessageDecodeError(`${this.buf.length - this.at} bytes after the last message`);
