@@ -4,13 +4,18 @@
  * file lock makes concurrent test files wait for one build instead of racing two.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/**
+ * The nearest folder above this file holding a package.json: the repository, whether this runs
+ * from test/e2e/helpers (jest) or compiled under build/ (the figures scripts).
+ */
+export const REPO_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 const OUT_DIR = join(REPO_ROOT, 'build', 'e2e-dist');
 const BUILD_DEADLINE_MS = 300_000;
 
@@ -32,6 +37,13 @@ export async function buildService(): Promise<string> {
     await release();
   }
   return join(OUT_DIR, 'main.js');
+}
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
 }
 
 function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {

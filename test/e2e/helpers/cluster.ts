@@ -22,6 +22,10 @@ export interface NodeStatusView {
   leaderId: string | null;
   commitIndex: number;
   lastApplied: number;
+  lastLogIndex: number;
+  snapshot: { index: number; term: number; bytes: number };
+  wal: { segments: number; bytes: number; firstIndex: number };
+  keys: number;
 }
 
 export interface ClusterOptions {
@@ -40,6 +44,9 @@ export class ClusterNode {
   child: ChildProcess | null = null;
   exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
   readonly output: string[] = [];
+  /** Lines recorded since the first start, and the count when the current process started. */
+  private linesRecorded = 0;
+  private linesAtStart = 0;
 
   constructor(
     readonly id: string,
@@ -58,7 +65,19 @@ export class ClusterNode {
 
   record(line: string): void {
     this.output.push(line);
+    this.linesRecorded++;
     if (this.output.length > OUTPUT_LINES_KEPT) this.output.shift();
+  }
+
+  /** Marks the start of a new process: outputSinceStart() begins here. */
+  markStart(): void {
+    this.linesAtStart = this.linesRecorded;
+  }
+
+  /** The kept lines written by the current (or last) process only. */
+  outputSinceStart(): string[] {
+    const sinceStart = this.linesRecorded - this.linesAtStart;
+    return this.output.slice(Math.max(0, this.output.length - sinceStart));
   }
 }
 
@@ -95,11 +114,15 @@ export class LocalCluster {
   }
 
   /** Starts `main.js` with arbitrary arguments (e.g. a second process on a data dir in use). */
-  runOnce(args: readonly string[], deadlineMs: number): Promise<Exit & { output: string }> {
+  runOnce(args: readonly string[], deadlineMs: number): Promise<Exit & { output: string; stderr: string }> {
     const child = spawn(process.execPath, [this.mainJs, ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      stderr += chunk.toString();
+    });
     return new Promise((resolve, reject) => {
       const deadline = setTimeout(() => {
         child.kill('SIGKILL');
@@ -107,7 +130,7 @@ export class LocalCluster {
       }, deadlineMs);
       child.on('exit', (code, signal) => {
         clearTimeout(deadline);
-        resolve({ code, signal, output });
+        resolve({ code, signal, output, stderr });
       });
     });
   }
@@ -126,18 +149,19 @@ export class LocalCluster {
     return node.exited;
   }
 
+  /** One node's status, or null when it does not answer (stopped, starting, too slow). */
+  async status(id: string, timeoutMs = 1000): Promise<NodeStatusView | null> {
+    try {
+      const r = await fetch(`${this.node(id).url}/admin/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      return r.ok ? ((await r.json()) as NodeStatusView) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Statuses of the running nodes that answer (a node still starting is left out). */
   async statuses(timeoutMs = 1000): Promise<NodeStatusView[]> {
-    const answers = await Promise.all(
-      this.nodes.filter((n) => n.running).map(async (n) => {
-        try {
-          const r = await fetch(`${n.url}/admin/status`, { signal: AbortSignal.timeout(timeoutMs) });
-          return r.ok ? ((await r.json()) as NodeStatusView) : null;
-        } catch {
-          return null;
-        }
-      }),
-    );
+    const answers = await Promise.all(this.nodes.filter((n) => n.running).map((n) => this.status(n.id, timeoutMs)));
     return answers.filter((s): s is NodeStatusView => s !== null);
   }
 
@@ -186,6 +210,7 @@ export class LocalCluster {
   private spawn(node: ClusterNode): void {
     const child = spawn(process.execPath, [this.mainJs, ...node.args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     node.child = child;
+    node.markStart();
     for (const stream of [child.stdout, child.stderr]) {
       let partial = '';
       stream.on('data', (chunk: Buffer) => {
