@@ -43,7 +43,11 @@ export class HardStateStore {
     if (await fs.stat(join(dir, STATE_TMP_FILE))) await fs.unlink(join(dir, STATE_TMP_FILE));
     const path = join(dir, STATE_FILE);
     const stat = await fs.stat(path);
-    const initial = stat ? await readStateFile(fs, path, stat.size) : INITIAL_HARD_STATE;
+    const initial = stat ? await readStateFile(fs, path, stat.size, options.fsync ?? true) : INITIAL_HARD_STATE;
+    // The rename that installed `state` may never have been made durable (the previous process
+    // died after a failed directory fsync): the term and vote read here must not vanish at the
+    // next power loss, or the node could vote twice in a term.
+    if (options.fsync ?? true) await fs.syncDir(dir);
     return new HardStateStore(fs, dir, initial, options.fsync ?? true);
   }
 
@@ -109,13 +113,15 @@ export function encodeHardState(state: HardState): Buffer {
   return encodeFrame(payload);
 }
 
-async function readStateFile(fs: FileSystem, path: string, size: number): Promise<HardState> {
+async function readStateFile(fs: FileSystem, path: string, size: number, fsync: boolean): Promise<HardState> {
   const limit = FRAME_HEADER_BYTES + HEADER_BYTES + VOTE_BYTES_MAX;
   if (size > limit) throw new StorageCorruptionError(path, 0, `file is ${size} bytes, more than a state record can be (${limit})`);
   const handle = await fs.open(path, 'read');
   const bytes = Buffer.alloc(size);
   try {
     await handle.read(bytes, 0);
+    // Durable before it is relied on (see open).
+    if (fsync) await handle.sync();
   } finally {
     await handle.close();
   }

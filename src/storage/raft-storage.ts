@@ -89,6 +89,10 @@ export class RaftStorage {
         schedule: options.schedule,
       });
       try {
+        // The entries `wal/` and `snapshots/` in the data directory may have just been created:
+        // make them durable before anything in them is relied on (a lost directory entry loses
+        // every file under it). The hard-state store synced this directory before they existed.
+        if (fsync) await fs.syncDir(dataDir);
         await reconcile(wal, snapshot, logger);
         const hardState = hardStates.current;
         const known = Math.max(wal.lastIndex, snapshot?.index ?? 0);

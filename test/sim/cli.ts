@@ -4,17 +4,18 @@ import { parseArgs } from 'node:util';
 import { runSimulation, type SimResult, type SimStats } from './run.js';
 
 /**
- * npm run sim -- --seeds 1000 --nodes 5 [--from 1] [--seed N] [--ticks N] [--trace [file]]
+ * npm run sim -- --seeds 1000 --nodes 5 [--from 1] [--seed N] [--ticks N] [--disk-faults] [--trace [file]]
  *
  * Runs seeds from..from+seeds-1 (or the one --seed), prints progress and a summary, and for
  * every failing seed the one-line command that replays it with a full trace written to a file.
- * `--nodes mixed` (the default) uses 5 nodes for even seeds and 3 for odd ones.
+ * `--nodes mixed` (the default) uses 5 nodes for even seeds and 3 for odd ones. `--disk-faults`
+ * runs every node on the real storage code over a simulated disk, with power loss and disk errors.
  * The wall clock is read only here, for the seeds/second figure; it never reaches a simulation.
  */
 
-const USAGE = 'usage: npm run sim -- [--seeds N] [--from N] [--seed N] [--nodes 3|5|mixed] [--ticks N] [--trace [FILE]]';
+const USAGE = 'usage: npm run sim -- [--seeds N] [--from N] [--seed N] [--nodes 3|5|mixed] [--ticks N] [--disk-faults] [--trace [FILE]]';
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -24,6 +25,7 @@ function main(argv: readonly string[]): number {
       nodes: { type: 'string', default: 'mixed' },
       ticks: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      'disk-faults': { type: 'boolean', default: false },
       'trace-file': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -35,12 +37,13 @@ function main(argv: readonly string[]): number {
   }
   const nodesFor = parseNodes(values.nodes);
   const faultTicks = values.ticks === undefined ? undefined : parseCount('--ticks', values.ticks);
+  const diskFaults = values['disk-faults'];
 
   if (values.seed !== undefined) {
     const seed = parseCount('--seed', values.seed, 0);
     const trace = values.trace || values['trace-file'] !== undefined;
-    const result = runSimulation({ seed, nodes: nodesFor(seed), faultTicks, trace });
-    printResult(result);
+    const result = await runSimulation({ seed, nodes: nodesFor(seed), faultTicks, trace, diskFaults });
+    printResult(result, faultTicks, diskFaults);
     if (trace) {
       const file = values['trace-file'] ?? `sim-trace-${seed}.log`;
       writeFileSync(file, `${(result.trace ?? []).join('\n')}\n`);
@@ -57,13 +60,13 @@ function main(argv: readonly string[]): number {
   const progressEvery = Math.max(1, Math.floor(count / 20));
   for (let i = 0; i < count; i++) {
     const seed = from + i;
-    const result = runSimulation({ seed, nodes: nodesFor(seed), faultTicks });
+    const result = await runSimulation({ seed, nodes: nodesFor(seed), faultTicks, diskFaults });
     for (const [key, value] of Object.entries(result.stats) as [keyof SimStats, number][]) {
       totals.set(key, (totals.get(key) ?? 0) + value);
     }
     if (!result.ok) {
       failures.push(result);
-      printResult(result, faultTicks);
+      printResult(result, faultTicks, diskFaults);
     }
     if ((i + 1) % progressEvery === 0 || i + 1 === count) {
       const rate = (i + 1) / ((performance.now() - started) / 1000);
@@ -86,6 +89,12 @@ function main(argv: readonly string[]): number {
       `messages ${total('messagesSent')} (dropped ${total('messagesDropped')}, duplicated ${total('messagesDuplicated')}), ` +
       `snapshots sent ${total('snapshotsSent')}`,
   );
+  if (diskFaults) {
+    console.log(
+      `  disk: power losses ${total('powerLosses')}, injected errors ${total('diskErrors')}, nodes crashed by their disk ${total('diskFailures')}, ` +
+        `bit flips ${total('bitFlips')} (detected at restart ${total('corruptionsDetected')})`,
+    );
+  }
   console.log(
     `  unknown-outcome writes seen to take effect ${total('unknownWritesSeen')}, ` +
       `linearizability search steps ${total('linearizabilitySteps')}, inconclusive keys ${total('inconclusiveKeys')}`,
@@ -97,7 +106,7 @@ function main(argv: readonly string[]): number {
   return failures.length === 0 ? 0 : 1;
 }
 
-function printResult(result: SimResult, faultTicks?: number): void {
+function printResult(result: SimResult, faultTicks?: number, diskFaults = false): void {
   const s = result.stats;
   if (result.ok) {
     console.log(
@@ -109,7 +118,7 @@ function printResult(result: SimResult, faultTicks?: number): void {
   console.log(`FAIL seed ${result.seed} (${result.nodes} nodes):`);
   for (const violation of result.violations.slice(0, 12)) console.log(`  ${violation.replaceAll('\n', '\n  ')}`);
   const ticks = faultTicks === undefined ? '' : ` --ticks ${faultTicks}`;
-  console.log(`  replay: npm run sim -- --seed ${result.seed} --nodes ${result.nodes}${ticks} --trace`);
+  console.log(`  replay: npm run sim -- --seed ${result.seed} --nodes ${result.nodes}${ticks}${diskFaults ? ' --disk-faults' : ''} --trace`);
 }
 
 function parseNodes(text: string): (seed: number) => number {
@@ -127,4 +136,4 @@ function parseCount(flag: string, text: string, min = 1): number {
   return value;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

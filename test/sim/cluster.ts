@@ -4,11 +4,13 @@ import type { Prng } from '../../src/consensus/core/prng.js';
 import { SafetyChecker } from './checkers/safety.js';
 import { ClientPool, type ClientOptions } from './clients.js';
 import type { DurableStore } from './durable-store.js';
-import type { FaultTarget } from './faults.js';
+import type { DiskFaultTarget, FaultTarget } from './faults.js';
 import { HistoryRecorder } from './history.js';
 import type { KvStateMachine } from './kv-model.js';
 import { SimNetwork, type DropReason, type Envelope } from './network.js';
 import { SimNode, type RaftTuning } from './sim-node.js';
+import { StorageDurableStore } from './storage-durable-store.js';
+import type { DiskFaultKind } from './disk/simulated-disk.js';
 
 /**
  * A whole simulated cluster: nodes, network, clients and the safety checker, advanced one tick
@@ -29,18 +31,32 @@ export interface ClusterOptions {
   readonly trace: ((line: string) => void) | null;
 }
 
-export class SimCluster implements FaultTarget {
+/**
+ * Starts of one restart before it is a failure: each injected disk fault fails at most one start
+ * (a read, write and fsync error and a power failure may all be armed), so 8 is plenty.
+ */
+const RESTART_ATTEMPTS_MAX = 8;
+
+export class SimCluster implements FaultTarget, DiskFaultTarget {
   readonly nodeIds: readonly NodeId[];
   readonly network: SimNetwork;
   readonly safety = new SafetyChecker();
   readonly history = new HistoryRecorder();
   readonly clients: ClientPool;
-  readonly stats = { snapshotsSent: 0, snapshotsDelivered: 0 };
+  readonly stats = { snapshotsSent: 0, snapshotsDelivered: 0, diskFailures: 0, powerLosses: 0, corruptionsDetected: 0 };
+  /** Nodes whose disk recovery refused to start (detected corruption): down for good. */
+  readonly retired = new Set<NodeId>();
+  /** Problems with how a node's storage behaved (a corruption recovery missed or reported badly). */
+  readonly storageViolations: string[] = [];
+  /** Bit flips injected and not yet detected: node -> the damaged file. */
+  private readonly flippedFiles = new Map<NodeId, string>();
   private readonly nodes = new Map<NodeId, SimNode>();
   /** InstallSnapshots dropped when sent, whose failure the sender has yet to hear of. */
   private snapshotFailures: Envelope[] = [];
   /** Told of every election as it happens (the fault scheduler aims some crashes at new leaders). */
   onLeaderElected: ((id: NodeId, now: number) => void) | null = null;
+  /** Told when a node's disk failed under it and it crashed (the fault scheduler restarts it). */
+  onNodeFailed: ((id: NodeId, now: number) => void) | null = null;
   private now = 0;
 
   constructor(private readonly options: ClusterOptions) {
@@ -70,6 +86,12 @@ export class SimCluster implements FaultTarget {
             this.clients.onApplied(n, entry, outcome);
           },
           readServed: (n, context) => this.clients.onReadServed(n, context),
+          hardStateSaved: (n, hardState) => this.safety.hardStateSaved(n, hardState),
+          diskFailed: (n, error) => {
+            this.stats.diskFailures++;
+            this.note(`${n} crashed: its disk failed (${error.message})`);
+            this.onNodeFailed?.(n, this.now);
+          },
           crashed: (n) => this.clients.onNodeCrashed(n),
         },
         trace: options.trace === null ? null : (line) => this.trace(line),
@@ -96,8 +118,18 @@ export class SimCluster implements FaultTarget {
     return this.nodeIds.map((id) => this.node(id));
   }
 
+  /** Every node but the retired ones. */
+  serviceNodes(): SimNode[] {
+    return this.allNodes().filter((node) => !this.retired.has(node.id));
+  }
+
+  /** Boots every node from its (empty) store, in id order. */
+  async start(): Promise<void> {
+    for (const node of this.allNodes()) await node.start();
+  }
+
   /** One simulated tick. `ticksFor` says whether a node's (possibly slow) clock ticks now. */
-  step(now: number, ticksFor: (id: NodeId) => number): void {
+  async step(now: number, ticksFor: (id: NodeId) => number): Promise<void> {
     this.now = now;
     this.safety.setTick(now);
     this.deliver(now);
@@ -106,7 +138,7 @@ export class SimCluster implements FaultTarget {
       for (let k = ticksFor(id); k > 0; k--) this.node(id).tick();
     }
     this.clients.tick(now);
-    for (const id of order) this.node(id).processReady();
+    for (const id of order) await this.node(id).processReady();
     this.safety.checkNodes(this.allNodes());
   }
 
@@ -114,6 +146,10 @@ export class SimCluster implements FaultTarget {
 
   isRunning(id: NodeId): boolean {
     return this.node(id).alive;
+  }
+
+  isRetired(id: NodeId): boolean {
+    return this.retired.has(id);
   }
 
   isPaused(id: NodeId): boolean {
@@ -130,10 +166,107 @@ export class SimCluster implements FaultTarget {
     }
   }
 
-  restart(id: NodeId): void {
+  /**
+   * Restarts a crashed node, running its storage's recovery. A transient read error fails one
+   * attempt (a supervisor would start the process again); detected corruption must stop the
+   * node for good, naming the damaged file and offset.
+   */
+  async restart(id: NodeId): Promise<void> {
     const node = this.node(id);
     node.crashAfterNextPersist = false;
-    if (!node.alive) node.restart();
+    if (node.alive || this.retired.has(id)) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.restart();
+        break;
+      } catch (error) {
+        if (!(error instanceof Error)) throw error;
+        if (error.name === 'StorageCorruptionError') {
+          this.corruptionDetected(id, error);
+          return;
+        }
+        if (attempt >= RESTART_ATTEMPTS_MAX || !['DiskIoError', 'StorageFailedError', 'PowerFailedError'].includes(error.name)) throw error;
+        this.note(`${id} failed to start (${error.message}); starting it again`);
+      }
+    }
+    const flipped = this.flippedFiles.get(id);
+    if (flipped !== undefined) {
+      this.storageViolations.push(`storage: ${id} started after a bit flip in ${flipped} without detecting it`);
+      this.flippedFiles.delete(id);
+    }
+  }
+
+  // ---- disk faults (nodes on a StorageDurableStore) ----
+
+  hasDisks(): boolean {
+    return this.allNodes().every((node) => node.store instanceof StorageDurableStore);
+  }
+
+  /**
+   * The power fails under these nodes. `afterDiskOps` undefined: now (they crash, their disks
+   * lose what was not synced). Otherwise a running node keeps going and the power fails after
+   * that many more mutating disk operations, in the middle of a save or a snapshot.
+   */
+  powerLoss(ids: readonly NodeId[], afterDiskOps?: number): void {
+    for (const id of ids) {
+      const node = this.node(id);
+      const store = this.diskStore(id);
+      if (afterDiskOps !== undefined && node.alive) {
+        this.note(`${id}: the power will fail after ${afterDiskOps} more disk operations`);
+        store.disk.powerFailsAfter(afterDiskOps);
+        continue;
+      }
+      this.note(`${id}: power loss`);
+      if (node.alive) node.crash();
+      store.powerLoss();
+      this.stats.powerLosses++;
+    }
+  }
+
+  diskError(id: NodeId, kind: DiskFaultKind): void {
+    this.note(`${id}: the next disk ${kind} fails`);
+    this.diskStore(id).disk.injectError(kind);
+  }
+
+  /**
+   * Flips a bit in the oldest WAL segment of a node when it is cold (not the one being written),
+   * then the node loses power: its recovery must find the damage. Returns false if it has no cold segment.
+   */
+  flipBit(id: NodeId, random: Prng): boolean {
+    const store = this.diskStore(id);
+    const segments = store.disk.list('/data/wal');
+    if (segments.length < 2) return false;
+    const offset = store.disk.flipBit(segments[0], random);
+    if (offset === null) return false;
+    this.note(`${id}: bit flip in ${segments[0]} at byte offset ${offset}`);
+    this.flippedFiles.set(id, segments[0]);
+    this.powerLoss([id]);
+    return true;
+  }
+
+  /** Disarms every pending disk fault (end of the fault phase). */
+  healDisks(): void {
+    if (!this.hasDisks()) return;
+    for (const id of this.nodeIds) this.diskStore(id).disk.disarm();
+  }
+
+  private corruptionDetected(id: NodeId, error: Error): void {
+    this.retired.add(id);
+    this.stats.corruptionsDetected++;
+    this.note(`${id} refuses to start: ${error.message}; retired`);
+    const flipped = this.flippedFiles.get(id);
+    this.flippedFiles.delete(id);
+    if (flipped === undefined) {
+      this.storageViolations.push(`storage: ${id} refuses to start without injected corruption: ${error.message}`);
+    } else if (!error.message.includes(flipped) || !/byte offset \d+/.test(error.message)) {
+      this.storageViolations.push(`storage: ${id} found the bit flip in ${flipped} but does not name file and offset: ${error.message}`);
+    }
+  }
+
+  private diskStore(id: NodeId): StorageDurableStore {
+    const store = this.node(id).store;
+    if (!(store instanceof StorageDurableStore)) throw new Error(`${id} has no simulated disk`);
+    return store;
   }
 
   pause(id: NodeId): void {

@@ -6,7 +6,9 @@ import type { Entry, HardState, SnapshotMeta } from '../../src/consensus/core/me
  * the in-memory one without touching the node.
  *
  * Invariants: entries are contiguous, start right after the snapshot (snapshot.index + 1, or 1),
- * and every method is durable when it returns (the simulated fsync has happened).
+ * and every method is durable when it returns, or when the promise it returns resolves (the
+ * simulated fsync has happened). A rejected write means the disk failed: the node must crash.
+ * The readers (entry, term, lastIndex, snapshot) see only what was made durable.
  */
 export interface StoredSnapshot {
   readonly meta: SnapshotMeta;
@@ -20,17 +22,18 @@ export interface PersistedState {
 }
 
 export interface DurableStore {
-  load(): PersistedState;
+  /** At every start: what the node restarts from (a disk-backed store runs recovery here). */
+  load(): PersistedState | Promise<PersistedState>;
   /**
    * A snapshot received from the leader (Raft fig. 13): if the log holds the snapshot's last
    * entry, keeps the entries after it; otherwise discards the whole log.
    */
-  installSnapshot(snapshot: StoredSnapshot): void;
+  installSnapshot(snapshot: StoredSnapshot): void | Promise<void>;
   /** The node's own snapshot of applied state: drops the entries it covers, keeps the rest. */
-  compact(snapshot: StoredSnapshot): void;
+  compact(snapshot: StoredSnapshot): void | Promise<void>;
   /** Appends `entries`, first truncating any suffix from entries[0].index. */
-  appendEntries(entries: readonly Entry[]): void;
-  saveHardState(hardState: HardState): void;
+  appendEntries(entries: readonly Entry[]): void | Promise<void>;
+  saveHardState(hardState: HardState): void | Promise<void>;
   /** The persisted entry at `index`, or undefined if compacted away or beyond the end. */
   entry(index: number): Entry | undefined;
   /** Term of the entry at `index`, including the snapshot's last entry; undefined if unknown. */

@@ -1,5 +1,6 @@
 import type { NodeId } from '../../src/consensus/core/messages.js';
 import type { Prng } from '../../src/consensus/core/prng.js';
+import type { DiskFaultKind } from './disk/simulated-disk.js';
 import { HEALTHY_NETWORK, type NetworkFaults, type SimNetwork } from './network.js';
 
 /**
@@ -94,13 +95,55 @@ export function swarmFaults(random: Prng): FaultOptions {
   };
 }
 
+/**
+ * Disk faults, for nodes on simulated disks (`--disk-faults`): power loss of one node, of a
+ * minority or of every node at once (some striking in the middle of a write), injected read,
+ * write and fsync errors, and a latent bit flip in a cold WAL segment. Drawn from their own
+ * generator, so the other faults of a seed stay as they are.
+ */
+export interface DiskFaultOptions {
+  /** Probability per tick of a power loss. */
+  readonly powerLossPerTick: number;
+  /** Share of power losses that hit a minority, and that hit every node at once; the rest hit one node. */
+  readonly powerLossMinorityShare: number;
+  readonly powerLossAllShare: number;
+  /** Share of power losses that strike a few disk operations later, inside a save or a snapshot. */
+  readonly powerLossMidWriteShare: number;
+  /** Probability per tick that one node's next read, write or fsync fails. */
+  readonly diskErrorPerTick: number;
+  /** Probability per run of one latent bit flip in a cold segment (the node must refuse to start). */
+  readonly bitFlipRate: number;
+}
+
+export function swarmDiskFaults(random: Prng): DiskFaultOptions {
+  return {
+    powerLossPerTick: random.pick([0.001, 0.003, 0.01]),
+    powerLossMinorityShare: random.pick([0.2, 0.4]),
+    powerLossAllShare: random.pick([0.1, 0.3]),
+    powerLossMidWriteShare: random.pick([0.3, 0.7]),
+    diskErrorPerTick: random.pick([0, 0.002, 0.006]),
+    bitFlipRate: random.pick([0, 0.3]),
+  };
+}
+
+/** What the scheduler does to simulated disks. */
+export interface DiskFaultTarget {
+  isRetired(id: NodeId): boolean;
+  /** Power fails now, or after `afterDiskOps` more disk operations of each running node. */
+  powerLoss(ids: readonly NodeId[], afterDiskOps?: number): void;
+  diskError(id: NodeId, kind: DiskFaultKind): void;
+  /** A bit flip in a cold segment, then a power loss; false if the node has no cold segment. */
+  flipBit(id: NodeId, random: Prng): boolean;
+  healDisks(): void;
+}
+
 /** The actions the scheduler takes on the cluster. */
 export interface FaultTarget {
   readonly nodeIds: readonly NodeId[];
   isRunning(id: NodeId): boolean;
   isPaused(id: NodeId): boolean;
   crash(id: NodeId, midReady: boolean): void;
-  restart(id: NodeId): void;
+  restart(id: NodeId): Promise<void>;
   pause(id: NodeId): void;
   resume(id: NodeId): void;
   /** The node that currently believes it leads, if any (partitions like to isolate it). */
@@ -117,25 +160,29 @@ export class FaultScheduler {
   private healed = false;
   private nextLayoutAt = 0;
   readonly tickRates: ReadonlyMap<NodeId, number>;
-  readonly stats = { crashes: 0, restarts: 0, pauses: 0, layouts: 0, transfers: 0 };
+  readonly stats = { crashes: 0, restarts: 0, pauses: 0, layouts: 0, transfers: 0, powerLosses: 0, diskErrors: 0, bitFlips: 0 };
+  /** The tick of this run's bit flip, if it has one. */
+  private bitFlipAt: number | null = null;
 
   constructor(
     private readonly options: FaultOptions,
     private readonly random: Prng,
     private readonly target: FaultTarget,
     private readonly network: SimNetwork,
+    private readonly disk: { readonly options: DiskFaultOptions; readonly random: Prng; readonly target: DiskFaultTarget } | null = null,
   ) {
     this.tickRates = new Map(
       target.nodeIds.map((id) => [id, options.tickRateMin + (1 - options.tickRateMin) * random.nextFloat()]),
     );
+    if (disk !== null && disk.random.chance(disk.options.bitFlipRate)) this.bitFlipAt = disk.random.nextInt(100, 1200);
   }
 
   /** One tick of the fault phase. */
-  step(now: number): void {
+  async step(now: number): Promise<void> {
     for (const [id, at] of [...this.restartAt]) {
       if (at > now) continue;
       this.restartAt.delete(id);
-      this.target.restart(id);
+      await this.target.restart(id);
       this.stats.restarts++;
     }
     for (const [id, at] of [...this.resumeAt]) {
@@ -166,6 +213,45 @@ export class FaultScheduler {
       this.redrawLayout();
       this.nextLayoutAt = now + this.random.nextInt(this.options.partitionTicksMin, this.options.partitionTicksMax + 1);
     }
+    if (this.disk !== null) this.stepDisks(now, this.disk);
+  }
+
+  /** A node crashed on its own (its disk failed): it comes back after a while, like a crashed one. */
+  nodeFailed(id: NodeId, now: number): void {
+    if (this.healed || this.restartAt.has(id)) return;
+    this.restartAt.set(id, now + this.random.nextInt(this.options.downTicksMin, this.options.downTicksMax + 1));
+  }
+
+  private stepDisks(now: number, disk: NonNullable<FaultScheduler['disk']>): void {
+    const { options, random, target } = disk;
+    const inService = this.target.nodeIds.filter((id) => !target.isRetired(id));
+    const running = inService.filter((id) => this.target.isRunning(id));
+    if (random.chance(options.powerLossPerTick)) {
+      const scope = random.nextFloat();
+      let victims: NodeId[];
+      if (scope < options.powerLossAllShare) victims = inService;
+      else if (scope < options.powerLossAllShare + options.powerLossMinorityShare) {
+        victims = random.shuffle([...inService]).slice(0, random.nextInt(1, Math.floor(this.target.nodeIds.length / 2) + 1));
+      } else victims = running.length > 0 ? [random.pick(running)] : [];
+      const afterDiskOps = random.chance(options.powerLossMidWriteShare) ? random.nextInt(0, 16) : undefined;
+      target.powerLoss(victims, afterDiskOps);
+      this.stats.powerLosses++;
+      if (afterDiskOps === undefined) for (const id of victims) this.nodeFailed(id, now);
+    }
+    if (running.length > 0 && random.chance(options.diskErrorPerTick)) {
+      target.diskError(random.pick(running), random.pick(['read', 'write', 'fsync'] as const));
+      this.stats.diskErrors++;
+    }
+    if (this.bitFlipAt !== null && now >= this.bitFlipAt) {
+      const id = random.pick(inService);
+      if (target.flipBit(id, random)) {
+        this.bitFlipAt = null;
+        this.stats.bitFlips++;
+        this.nodeFailed(id, now);
+      } else {
+        this.bitFlipAt = now + 50;
+      }
+    }
   }
 
   /** The ticks node `id` takes during this simulated tick (0 or 1), from its clock rate. */
@@ -180,12 +266,13 @@ export class FaultScheduler {
   }
 
   /** End of the fault phase: everything heals and every node runs again. */
-  healAll(): void {
+  async healAll(): Promise<void> {
     this.healed = true;
     this.crashAt.clear();
+    this.disk?.target.healDisks();
     this.network.heal();
     this.network.setFaults(HEALTHY_NETWORK);
-    for (const id of this.restartAt.keys()) this.target.restart(id);
+    for (const id of this.restartAt.keys()) await this.target.restart(id);
     for (const id of this.resumeAt.keys()) this.target.resume(id);
     this.restartAt.clear();
     this.resumeAt.clear();

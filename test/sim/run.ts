@@ -4,9 +4,10 @@ import { checkExactlyOnce } from './checkers/exactly-once.js';
 import { checkLinearizability } from './checkers/linearizability.js';
 import { SimCluster } from './cluster.js';
 import { MemoryDurableStore, type DurableStore } from './durable-store.js';
-import { FaultScheduler, swarmFaults, type FaultOptions } from './faults.js';
+import { FaultScheduler, swarmDiskFaults, swarmFaults, type DiskFaultOptions, type FaultOptions } from './faults.js';
 import { KvModel, type KvStateMachine } from './kv-model.js';
 import type { RaftTuning } from './sim-node.js';
+import { StorageDurableStore } from './storage-durable-store.js';
 
 /**
  * One seeded simulation: a fault phase (loss, delay, reordering, duplication, changing
@@ -14,6 +15,12 @@ import type { RaftTuning } from './sim-node.js';
  * phase in which every fault is healed and the cluster must elect a leader, finish every pending
  * client op and converge within a bound. Safety is checked after every tick; linearizability and
  * exactly-once at the end. Same seed, same run, byte for byte.
+ *
+ * With `diskFaults`, every node keeps its state with the real storage code (RaftStorage) on its
+ * own simulated disk, and the fault phase adds power losses (one node, a minority, all at once,
+ * some in the middle of a write), disk errors and a latent bit flip. The simulation is async
+ * because the storage is; simulated disk operations complete as resolved promises and every
+ * step is awaited in a fixed order, so a seed still replays exactly.
  */
 
 export interface SimOptions {
@@ -37,6 +44,8 @@ export interface SimOptions {
   /** Swap in another state machine (e.g. the real src/kv one) behind the same interface. */
   readonly newStateMachine?: () => KvStateMachine;
   readonly newStore?: (id: string) => DurableStore;
+  /** Real storage on simulated disks, with disk faults (overrides newStore). */
+  readonly diskFaults?: boolean | Partial<DiskFaultOptions>;
   readonly linearizabilityMaxStepsPerKey?: number;
 }
 
@@ -70,6 +79,12 @@ export interface SimStats {
   unknownWritesSeen: number;
   /** Ticks the liveness phase took to recover and converge. */
   recoveryTicks: number;
+  /** With disk faults: power losses (events; a mid-write one counts when armed), injected disk errors, nodes crashed by their disk, bit flips, corruptions detected at restart. */
+  powerLosses: number;
+  diskErrors: number;
+  diskFailures: number;
+  bitFlips: number;
+  corruptionsDetected: number;
 }
 
 export interface SimResult {
@@ -84,11 +99,14 @@ export interface SimResult {
 export const DEFAULT_FAULT_TICKS = 1500;
 export const DEFAULT_LIVENESS_TICKS_MAX = 1500;
 
-export function runSimulation(options: SimOptions): SimResult {
+export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const master = new Prng(options.seed);
   const setup = master.fork();
   const random = { network: master.fork(), clients: master.fork(), schedule: master.fork(), cores: master.fork() };
   const faultRandom = master.fork();
+  // Forked last: the other generators, and so the rest of the run, are as without disk faults.
+  const diskRandom = master.fork();
+  const diskFaultOptions = options.diskFaults ? { ...swarmDiskFaults(diskRandom), ...(options.diskFaults === true ? {} : options.diskFaults) } : null;
   const traceLines: string[] | null = options.trace === true ? [] : null;
   const nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
   const tuning = chooseTuning(setup, options.tuning);
@@ -105,7 +123,10 @@ export function runSimulation(options: SimOptions): SimResult {
     `seed=${options.seed} nodes=${options.nodes} clients=${clientCount} giveUpAfterTicks=${giveUpAfterTicks} snapshotEveryApplied=${snapshotEveryApplied}`,
     `tuning=${JSON.stringify(tuning)}`,
     `faults=${JSON.stringify(faultOptions)}`,
+    ...(diskFaultOptions === null ? [] : [`diskFaults=${JSON.stringify(diskFaultOptions)}`]),
   );
+  const storeRandom = diskRandom.fork();
+  const newStore = diskFaultOptions !== null ? () => new StorageDurableStore(storeRandom.fork()) : (options.newStore ?? (() => new MemoryDurableStore()));
   const cluster = new SimCluster({
     nodeIds,
     tuning,
@@ -120,29 +141,32 @@ export function runSimulation(options: SimOptions): SimResult {
       giveUpAfterTicks,
     },
     newStateMachine: options.newStateMachine ?? (() => new KvModel()),
-    newStore: options.newStore ?? (() => new MemoryDurableStore()),
+    newStore,
     random,
     trace: traceLines === null ? null : (line) => traceLines.push(line),
   });
-  const faults = new FaultScheduler(faultOptions, faultRandom, cluster, cluster.network);
+  const disk = diskFaultOptions === null ? null : { options: diskFaultOptions, random: diskRandom.fork(), target: cluster };
+  const faults = new FaultScheduler(faultOptions, faultRandom, cluster, cluster.network, disk);
   cluster.onLeaderElected = (id, now) => faults.leaderElected(id, now);
+  cluster.onNodeFailed = (id, now) => faults.nodeFailed(id, now);
 
   const violations: string[] = [];
   let tick = 0;
   let recoveryTicks = 0;
-  const failed = (): boolean => !cluster.safety.ok || cluster.clients.violations.length > 0;
+  const failed = (): boolean => !cluster.safety.ok || cluster.clients.violations.length > 0 || cluster.storageViolations.length > 0;
   try {
+    await cluster.start();
     for (; tick < faultTicks && !failed(); tick++) {
-      faults.step(tick);
-      cluster.step(tick, (id) => faults.ticksFor(id));
+      await faults.step(tick);
+      await cluster.step(tick, (id) => faults.ticksFor(id));
     }
     if (!failed()) {
-      faults.healAll();
+      await faults.healAll();
       cluster.clients.stopIssuing();
       const healedAt = tick;
       let recovered = false;
       for (; tick < healedAt + livenessTicksMax && !failed(); tick++) {
-        cluster.step(tick, () => 1);
+        await cluster.step(tick, () => 1);
         if (cluster.clients.pendingCount() === 0 && converged(cluster)) {
           recovered = true;
           break;
@@ -155,7 +179,7 @@ export function runSimulation(options: SimOptions): SimResult {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     violations.push(`exception at tick ${tick}: ${text.split('\n').slice(0, 6).join('\n')}`);
   }
-  violations.unshift(...cluster.safety.violations, ...cluster.clients.violations);
+  violations.unshift(...cluster.safety.violations, ...cluster.clients.violations, ...cluster.storageViolations);
 
   let linearizabilitySteps = 0;
   let inconclusiveKeys = 0;
@@ -195,6 +219,11 @@ export function runSimulation(options: SimOptions): SimResult {
     inconclusiveKeys,
     unknownWritesSeen,
     recoveryTicks,
+    powerLosses: cluster.stats.powerLosses,
+    diskErrors: faults.stats.diskErrors,
+    diskFailures: cluster.stats.diskFailures,
+    bitFlips: faults.stats.bitFlips,
+    corruptionsDetected: cluster.stats.corruptionsDetected,
   };
   for (const violation of violations) traceLines?.push(`VIOLATION ${violation}`);
   return {
@@ -228,14 +257,14 @@ function converged(cluster: SimCluster): boolean {
   if (leaderId === null) return false;
   const leader = cluster.node(leaderId).raft?.status();
   if (leader === undefined || leader.commit !== leader.lastIndex || leader.lastTerm !== leader.term) return false;
-  return cluster.allNodes().every((node) => {
+  return cluster.serviceNodes().every((node) => {
     const status = node.raft?.status();
     return status !== undefined && !node.paused && status.term === leader.term && status.leaderId === leaderId && node.applied === leader.commit;
   });
 }
 
 function livenessFailure(cluster: SimCluster, livenessTicksMax: number): string[] {
-  const nodes = cluster.allNodes().map((node) => {
+  const nodes = cluster.serviceNodes().map((node) => {
     const s = node.raft?.status();
     return s === undefined
       ? `${node.id}: down`
@@ -255,7 +284,7 @@ function livenessFailure(cluster: SimCluster, livenessTicksMax: number): string[
  */
 function countUnknownWritesSeen(cluster: SimCluster): number {
   const history = cluster.history.history();
-  const node = cluster.allNodes()[0];
+  const node = cluster.serviceNodes()[0];
   const keys = new Set(history.map((op) => op.op.key));
   const observed = [...keys].map((key) => node.read(key) ?? '');
   for (const op of history) {
@@ -269,7 +298,7 @@ function countUnknownWritesSeen(cluster: SimCluster): number {
 /** Every replica holds the same state; exactly-once over the converged values. */
 function finalStateViolations(cluster: SimCluster, appendOnlyKeys: readonly string[]): string[] {
   const violations: string[] = [];
-  const [first, ...rest] = cluster.allNodes();
+  const [first, ...rest] = cluster.serviceNodes();
   const image = Buffer.from(first.stateMachineImage()).toString('latin1');
   for (const node of rest) {
     if (Buffer.from(node.stateMachineImage()).toString('latin1') !== image) {

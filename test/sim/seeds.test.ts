@@ -23,12 +23,12 @@ function describeFailure(result: SimResult): string {
 }
 
 describe(`simulator: ${SEED_COUNT} seeds, mixed 3 and 5 nodes`, () => {
-  it('finds no safety, linearizability, exactly-once or liveness violation', () => {
+  it('finds no safety, linearizability, exactly-once or liveness violation', async () => {
     const failures: string[] = [];
     const totals = new Map<keyof SimStats, number>();
     const sizes = new Set<number>();
     for (let seed = FIRST_SEED; seed < FIRST_SEED + SEED_COUNT; seed++) {
-      const result = runSimulation({ seed, nodes: nodesFor(seed) });
+      const result = await runSimulation({ seed, nodes: nodesFor(seed) });
       sizes.add(result.nodes);
       for (const [key, value] of Object.entries(result.stats) as [keyof SimStats, number][]) {
         totals.set(key, (totals.get(key) ?? 0) + value);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Entry, HardState } from '../../src/consensus/core/messages.js';
 import { MemoryDurableStore, type DurableStore, type PersistedState, type StoredSnapshot } from './durable-store.js';
 import { decodeCommand, executeOnValue, type KvApplyOutcome, type KvStateMachine } from './kv-model.js';
-import { runSimulation, type SimOptions } from './run.js';
+import { runSimulation, type SimOptions, type SimResult } from './run.js';
 
 /**
  * The end-to-end checks are wired and can fail: a simulation with a deliberately broken host
@@ -94,30 +94,31 @@ class UnsyncedStore implements DurableStore {
   }
 }
 
-function violationsOver(seeds: number, options: Omit<SimOptions, 'seed' | 'nodes'>): string[] {
+async function violationsOver(seeds: number, options: Omit<SimOptions, 'seed' | 'nodes'>): Promise<string[]> {
   const violations: string[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    violations.push(...runSimulation({ seed, nodes: seed % 2 === 0 ? 5 : 3, ...options }).violations);
+    violations.push(...(await runSimulation({ seed, nodes: seed % 2 === 0 ? 5 : 3, ...options })).violations);
   }
   return violations;
 }
 
 describe('simulator catches broken hosts', () => {
-  it('catches retried writes applied twice (exactly-once, SPEC 2)', () => {
-    const violations = violationsOver(10, { newStateMachine: () => new SessionlessKv() });
+  it('catches retried writes applied twice (exactly-once, SPEC 2)', async () => {
+    const violations = await violationsOver(10, { newStateMachine: () => new SessionlessKv() });
     expect(violations.some((v) => v.startsWith('exactly-once:') && v.includes('applied twice'))).toBe(true);
   });
 
-  it('catches appends acknowledged before they were durable (Raft 5.3: persist before you answer)', () => {
-    const results = Array.from({ length: 10 }, (_, i) => runSimulation({ seed: i + 1, nodes: i % 2 === 0 ? 3 : 5, newStore: () => new UnsyncedStore() }));
+  it('catches appends acknowledged before they were durable (Raft 5.3: persist before you answer)', async () => {
+    const results: SimResult[] = [];
+    for (let i = 0; i < 10; i++) results.push(await runSimulation({ seed: i + 1, nodes: i % 2 === 0 ? 3 : 5, newStore: () => new UnsyncedStore() }));
     const violations = results.flatMap((result) => result.violations);
     // The core may notice first (a restart whose commit index is past its log), or the checkers do.
     expect(results.filter((result) => !result.ok).length).toBeGreaterThan(0);
     expect(violations.some((v) => /leader completeness|committed entry changed|RaftInvariantError|state machine safety/.test(v))).toBe(true);
   });
 
-  it('reports a liveness violation when no leader can be elected after healing', () => {
-    const result = runSimulation({
+  it('reports a liveness violation when no leader can be elected after healing', async () => {
+    const result = await runSimulation({
       seed: 3,
       nodes: 3,
       faultTicks: 200,

@@ -1,5 +1,5 @@
 import { describeMessage, describeReady } from '../../src/consensus/core/describe.js';
-import type { ClusterConfig, Entry, Message, NodeId, SnapshotMeta } from '../../src/consensus/core/messages.js';
+import type { ClusterConfig, Entry, HardState, Message, NodeId, SnapshotMeta } from '../../src/consensus/core/messages.js';
 import type { Prng } from '../../src/consensus/core/prng.js';
 import { Raft, type ProposeResult, type RaftOptions, type ReadIndexResult } from '../../src/consensus/core/raft.js';
 import type { ReadState, Ready, Role } from '../../src/consensus/core/ready.js';
@@ -33,6 +33,10 @@ export interface NodeObserver {
   roleChanged(node: NodeId, role: Role, term: number): void;
   /** The node lost all volatile state: nothing it was asked will be answered. */
   crashed(node: NodeId): void;
+  /** `hardState` was made durable (a vote is durable before it is granted). */
+  hardStateSaved(node: NodeId, hardState: HardState): void;
+  /** The node's disk failed under it (an I/O error or the power): it crashed, and must be restarted. */
+  diskFailed(node: NodeId, error: Error): void;
   /** `entry` was applied; `outcome` is the state machine's answer for a command entry. */
   applied(node: NodeId, entry: Entry, outcome: KvApplyOutcome | undefined): void;
   /** The read `context` may now be answered from this node's state machine. */
@@ -79,9 +83,9 @@ export class SimNode {
   private running: Running | null = null;
   private inbox: Envelope[] = [];
 
+  /** Starts crashed: `start()` loads the store (recovery may be asynchronous). */
   constructor(private readonly options: SimNodeOptions) {
     this.id = options.id;
-    this.start();
   }
 
   get alive(): boolean {
@@ -128,10 +132,11 @@ export class SimNode {
     this.crashAfterNextPersist = false;
   }
 
-  restart(): void {
+  /** Rebuilds the node from its store; rejects (the node stays down) if recovery fails. */
+  async restart(): Promise<void> {
     if (this.running !== null) throw new Error(`${this.id}: restart while running`);
     this.incarnation++;
-    this.start();
+    await this.start();
   }
 
   tick(): void {
@@ -179,17 +184,18 @@ export class SimNode {
   }
 
   /** Handles every Ready the core has, in the order ready.ts prescribes. */
-  processReady(): void {
+  async processReady(): Promise<void> {
     while (this.running !== null && !this.paused && this.running.raft.hasReady()) {
-      this.handleReady(this.running, this.running.raft.ready());
+      await this.handleReady(this.running, this.running.raft.ready());
     }
     // Every snapshot the core accepted was in one of those Readies; the rest it refused.
     if (this.running !== null && !this.paused) this.running.incomingSnapshots.clear();
   }
 
-  private start(): void {
+  async start(): Promise<void> {
+    if (this.running !== null) throw new Error(`${this.id}: start while running`);
     const { store, tuning, config, id } = this.options;
-    const persisted = store.load();
+    const persisted = await store.load();
     const stateMachine = this.options.newStateMachine();
     const snapshot = persisted.snapshot;
     if (snapshot !== undefined) {
@@ -229,29 +235,23 @@ export class SimNode {
     running.raft.step(message);
   }
 
-  private handleReady(running: Running, ready: Ready): void {
-    const { store, observer } = this.options;
+  private async handleReady(running: Running, ready: Ready): Promise<void> {
+    const { observer } = this.options;
     this.trace(`ready ${describeReady(ready)}`);
     if (ready.softState !== undefined) {
       observer.roleChanged(this.id, ready.softState.role, ready.hardState?.term ?? running.raft.status().term);
     }
 
-    // 1. Persist: snapshot, then entries, then hard state.
+    // 1. Persist: snapshot, then entries, then hard state. A disk that fails here crashes the
+    // node before it says anything (STYLE 6): nothing of this Ready is sent or applied.
     let snapshotData: Uint8Array | undefined;
-    if (ready.snapshot !== undefined) {
-      snapshotData = running.incomingSnapshots.get(snapshotKey(ready.snapshot));
-      if (snapshotData === undefined) throw new Error(`${this.id}: Ready names snapshot ${snapshotKey(ready.snapshot)} that never arrived`);
-      store.installSnapshot({ meta: ready.snapshot, data: snapshotData });
+    try {
+      snapshotData = await this.persist(running, ready);
+    } catch (error) {
+      this.crashOnDiskFailure(error);
+      return;
     }
-    if (ready.entries.length > 0) {
-      const first = ready.entries[0].index;
-      const prevTerm = store.term(first - 1);
-      const replaced: Entry[] = [];
-      for (let index = first; index <= store.lastIndex(); index++) replaced.push(store.entry(index) as Entry);
-      store.appendEntries(ready.entries);
-      observer.persisted(this.id, ready.entries, prevTerm, replaced);
-    }
-    if (ready.hardState !== undefined) store.saveHardState(ready.hardState);
+    if (this.running !== running) return;
     if (this.crashAfterNextPersist) {
       this.crash();
       return;
@@ -291,7 +291,43 @@ export class SimNode {
     const unreachable = [...running.unreachable];
     running.unreachable.clear();
     for (const peer of unreachable) running.raft.reportUnreachable(peer);
-    this.maybeSnapshot(running);
+    try {
+      await this.maybeSnapshot(running);
+    } catch (error) {
+      this.crashOnDiskFailure(error);
+    }
+  }
+
+  /** A failed write or fsync is fatal (STYLE 6): crash, and recover from disk at the restart. Other errors are bugs. */
+  private crashOnDiskFailure(error: unknown): void {
+    if (!isDiskFailure(error)) throw error;
+    this.trace(`DISK FAILED ${error.message}`);
+    this.crash();
+    this.options.observer.diskFailed(this.id, error);
+  }
+
+  /** Step 1 of a Ready; returns the bytes of the snapshot it installed, if any. */
+  private async persist(running: Running, ready: Ready): Promise<Uint8Array | undefined> {
+    const { store, observer } = this.options;
+    let snapshotData: Uint8Array | undefined;
+    if (ready.snapshot !== undefined) {
+      snapshotData = running.incomingSnapshots.get(snapshotKey(ready.snapshot));
+      if (snapshotData === undefined) throw new Error(`${this.id}: Ready names snapshot ${snapshotKey(ready.snapshot)} that never arrived`);
+      await store.installSnapshot({ meta: ready.snapshot, data: snapshotData });
+    }
+    if (ready.entries.length > 0) {
+      const first = ready.entries[0].index;
+      const prevTerm = store.term(first - 1);
+      const replaced: Entry[] = [];
+      for (let index = first; index <= store.lastIndex(); index++) replaced.push(store.entry(index) as Entry);
+      await store.appendEntries(ready.entries);
+      observer.persisted(this.id, ready.entries, prevTerm, replaced);
+    }
+    if (ready.hardState !== undefined) {
+      await store.saveHardState(ready.hardState);
+      observer.hardStateSaved(this.id, ready.hardState);
+    }
+    return snapshotData;
   }
 
   private send(running: Running, message: Message): void {
@@ -307,13 +343,14 @@ export class SimNode {
     if (dropped === 'partition') running.unreachable.add(message.to);
   }
 
-  private maybeSnapshot(running: Running): void {
+  private async maybeSnapshot(running: Running): Promise<void> {
     const { store, config, snapshotEveryApplied } = this.options;
     const lastSnapshotIndex = store.snapshot()?.meta.index ?? 0;
     if (running.applied - lastSnapshotIndex < snapshotEveryApplied) return;
     const meta: SnapshotMeta = { index: running.applied, term: running.appliedTerm, config };
     const data = running.stateMachine.snapshot();
-    store.compact({ meta, data });
+    await store.compact({ meta, data });
+    if (this.running !== running) return;
     running.raft.compact(meta);
     this.options.observer.snapshotAt(this.id, meta, data);
     this.trace(`took snapshot ${snapshotKey(meta)}`);
@@ -322,6 +359,14 @@ export class SimNode {
   private trace(line: string): void {
     this.options.trace?.(`${this.id} ${line}`);
   }
+}
+
+/**
+ * An error a failing disk raises through the storage layer (by name, so this file needs no
+ * storage import): the node crashes and recovers from disk. Anything else is a bug and propagates.
+ */
+export function isDiskFailure(error: unknown): error is Error {
+  return error instanceof Error && ['StorageFailedError', 'DiskIoError', 'PowerFailedError'].includes(error.name);
 }
 
 function snapshotKey(meta: SnapshotMeta): string {

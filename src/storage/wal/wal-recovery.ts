@@ -83,6 +83,14 @@ export async function recoverWal(fs: FileSystem, dir: string, options: WalRecove
     else await handle.close();
     segments.push(segment);
   }
+  if (options.fsync) {
+    // What was just read may be only in the page cache: the previous process may have died
+    // after a failed fsync (its writes stay readable but not durable), or between creating a
+    // segment and syncing the directory. The node is about to rely on this log (vote, ack), so
+    // make it durable first; the earlier segments were synced before the next one was started.
+    await segments[segments.length - 1].writer?.datasync();
+    await fs.syncDir(dir);
+  }
   return { segments, terms };
 }
 
@@ -140,14 +148,14 @@ async function replaySegment(
 }
 
 /**
- * A torn tail is what an interrupted append leaves: a record cut short by the end of the file, or
- * a bad or zero record followed only by zeros up to the end (space the file system extended but
- * never filled). A bad record followed by later writes was once complete: that is damage, not a
- * tear. For a record cut short the bytes after its header may be anything (its partial payload),
- * but never a whole valid record: a genuine record ends past the end of the file, so nothing
- * written after it can be in the file. One there means the length field is damaged and the
- * records after it are real, perhaps acknowledged. A damaged length (TooLarge) is never a tear.
- * Returns null for a torn tail, otherwise why it is not one ('' when the reason says it all).
+ * A torn tail is what an interrupted append leaves: its first bad record, and after it only what
+ * the same unsynced write left behind: nothing, zeros (space the file system extended but never
+ * filled), or the rest of a torn sector (a partial payload, or garbage where a sector was half
+ * written, which may even read as a damaged length). What it can never leave is a whole valid
+ * record after the bad one: a record written after it means the bad one was once complete, and
+ * its records may have been acknowledged. So a bad record in the last segment is a tear exactly
+ * when no valid record follows it.
+ * Returns null for a torn tail, otherwise why it is not one.
  */
 async function whyNotATornTail(
   handle: FileHandle,
@@ -156,18 +164,12 @@ async function whyNotATornTail(
   segment: Segment,
   chunkBytes: number,
 ): Promise<string | null> {
-  switch (problem.status) {
-    case FrameStatus.Incomplete: {
-      const found = await findValidFrameAfter(handle, problem.offset, fileBytes, recordScreen(segment));
-      return found === null ? null : `yet a valid record follows at byte offset ${found}`;
-    }
-    case FrameStatus.Zero:
-      return (await isZeroFilled(handle, problem.offset, fileBytes, chunkBytes)) ? null : 'data follows it';
-    case FrameStatus.BadChecksum:
-      return (await isZeroFilled(handle, problem.frameEnd, fileBytes, chunkBytes)) ? null : 'data follows it';
-    default:
-      return '';
-  }
+  // Fast paths for the usual tears: zeros only after the bad record.
+  if (problem.status === FrameStatus.Zero && (await isZeroFilled(handle, problem.offset, fileBytes, chunkBytes))) return null;
+  if (problem.status === FrameStatus.BadChecksum && (await isZeroFilled(handle, problem.frameEnd, fileBytes, chunkBytes))) return null;
+  if (problem.status === undefined) return ''; // a checksummed record with bad content is damage, never a tear
+  const found = await findValidFrameAfter(handle, problem.offset, fileBytes, recordScreen(segment));
+  return found === null ? null : `yet a valid record follows at byte offset ${found}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Entry, NodeId, SnapshotMeta } from '../../../src/consensus/core/messages.js';
+import type { Entry, HardState, NodeId, SnapshotMeta } from '../../../src/consensus/core/messages.js';
 import type { Role } from '../../../src/consensus/core/ready.js';
 import type { DurableStore } from '../durable-store.js';
 
@@ -43,6 +43,8 @@ function same(a: Fingerprint, b: Fingerprint): boolean {
 export class SafetyChecker {
   readonly violations: string[] = [];
   private readonly leaderByTerm = new Map<number, NodeId>();
+  /** `node@term` -> the candidate it voted for, as made durable. */
+  private readonly votesByNodeTerm = new Map<string, NodeId>();
   /** index@term -> payload and the term of the entry before it (log matching, inductively). */
   private readonly entriesSeen = new Map<string, { print: Fingerprint; prevTerm: number | undefined }>();
   /**
@@ -75,6 +77,20 @@ export class SafetyChecker {
 
   committedCount(): number {
     return this.committed.size;
+  }
+
+  /**
+   * A hard state was made durable on `node`. A node grants at most one vote per term (Raft 5.2),
+   * across crashes and power losses too: a vote it forgot could elect two leaders in one term.
+   */
+  hardStateSaved(node: NodeId, hardState: HardState): void {
+    if (hardState.vote === null) return;
+    const key = `${node}@${hardState.term}`;
+    const prior = this.votesByNodeTerm.get(key);
+    if (prior !== undefined && prior !== hardState.vote) {
+      this.fail(`election safety: ${node} voted for ${prior} and then ${hardState.vote} in term ${hardState.term}`);
+    }
+    this.votesByNodeTerm.set(key, hardState.vote);
   }
 
   /** From the node's Ready handling: the role it just took (election safety must not miss a brief leader). */
