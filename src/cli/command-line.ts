@@ -4,6 +4,7 @@
  * with "-"). The REPL parses each line with the same function.
  */
 import { parseArgs } from 'node:util';
+import { DRILL_NODE_COUNTS, DRILL_SECONDS_DEFAULT, DRILL_SECONDS_MAX, DRILLS } from '../drill/drills.js';
 
 export class UsageError extends Error {}
 
@@ -18,7 +19,8 @@ export type Command =
   | { readonly name: 'exit' }
   | { readonly name: 'snapshot'; readonly node: string | undefined }
   | { readonly name: 'transfer'; readonly to: string | undefined }
-  | { readonly name: 'help'; readonly topic: string | undefined };
+  | { readonly name: 'help'; readonly topic: string | undefined }
+  | { readonly name: 'drill'; readonly drill: string; readonly nodes: number; readonly seconds: number };
 
 export interface GlobalOptions {
   readonly endpoints?: string;
@@ -43,7 +45,7 @@ interface CommandSpec {
   readonly options: readonly CommandOption[];
 }
 
-type CommandOption = 'stale' | 'limit' | 'absent';
+type CommandOption = 'stale' | 'limit' | 'absent' | 'nodes' | 'seconds';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   put: { usage: 'put KEY VALUE', summary: 'set KEY to VALUE', options: [] },
@@ -56,6 +58,11 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   leader: { usage: 'leader', summary: 'print the leader id (and its endpoint)', options: [] },
   snapshot: { usage: 'snapshot [NODE]', summary: 'take a snapshot now on NODE (default: the first endpoint that answers)', options: [] },
   transfer: { usage: 'transfer [TO]', summary: 'hand leadership to TO (default: the most up-to-date follower)', options: [] },
+  drill: {
+    usage: `drill NAME [--nodes ${DRILL_NODE_COUNTS.join('|')}] [--seconds N]`,
+    summary: `recovery drill on a local cluster it starts (${[...DRILLS.keys()].join(', ')}); exit 5 on any violation`,
+    options: ['nodes', 'seconds'],
+  },
   repl: { usage: 'repl', summary: 'interactive shell (also: no command)', options: [] },
   help: { usage: 'help [COMMAND]', summary: 'this help', options: [] },
   exit: { usage: 'exit', summary: 'leave the shell (also: quit, Ctrl-D)', options: [] },
@@ -66,7 +73,7 @@ const ALIASES: Readonly<Record<string, string>> = { quit: 'exit', del: 'delete',
 export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 /** Command-option flags as typed, for completion. */
-export const COMMAND_OPTION_FLAGS: Readonly<Record<CommandOption, string>> = { stale: '--stale', limit: '--limit', absent: '--absent' };
+export const COMMAND_OPTION_FLAGS: Readonly<Record<CommandOption, string>> = { stale: '--stale', limit: '--limit', absent: '--absent', nodes: '--nodes', seconds: '--seconds' };
 
 const GLOBAL_OPTION_NAMES = ['endpoints', 'token', 'timeout', 'json'] as const;
 
@@ -79,6 +86,8 @@ const PARSE_OPTIONS = {
   stale: { type: 'boolean' },
   limit: { type: 'string', short: 'n' },
   absent: { type: 'boolean' },
+  nodes: { type: 'string' },
+  seconds: { type: 'string' },
 } as const;
 
 export function parseCommandLine(argv: readonly string[]): CommandLine {
@@ -110,7 +119,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   return { globals, globalsGiven, command: buildCommand(name, spec, args, values) };
 }
 
-function buildCommand(name: string, spec: CommandSpec, args: string[], values: { stale?: boolean; limit?: string; absent?: boolean }): Command {
+function buildCommand(name: string, spec: CommandSpec, args: string[], values: { stale?: boolean; limit?: string; absent?: boolean; nodes?: string; seconds?: string }): Command {
   const arity = (min: number, max: number): void => {
     if (args.length < min) throw new UsageError(`${name}: missing ${spec.usage.split(' ').slice(1 + args.length).filter((w) => !w.startsWith('[')).join(' ') || 'argument'} (usage: ${spec.usage})`);
     if (args.length > max) throw new UsageError(`${name}: too many arguments (usage: ${spec.usage})`);
@@ -148,6 +157,15 @@ function buildCommand(name: string, spec: CommandSpec, args: string[], values: {
     case 'help':
       arity(0, 1);
       return { name, topic: args[0] };
+    case 'drill': {
+      arity(1, 1);
+      if (!DRILLS.has(args[0]!)) throw new UsageError(`drill: unknown drill ${JSON.stringify(args[0])} (drills: ${[...DRILLS.keys()].join(', ')})`);
+      const nodes = values.nodes === undefined ? DRILL_NODE_COUNTS[0]! : parseInteger('--nodes', values.nodes, 1);
+      if (!DRILL_NODE_COUNTS.includes(nodes)) throw new UsageError(`--nodes must be ${DRILL_NODE_COUNTS.join(' or ')}, got ${nodes}`);
+      const seconds = values.seconds === undefined ? DRILL_SECONDS_DEFAULT : parseInteger('--seconds', values.seconds, 1);
+      if (seconds > DRILL_SECONDS_MAX) throw new UsageError(`--seconds must be at most ${DRILL_SECONDS_MAX}, got ${seconds}`);
+      return { name, drill: args[0]!, nodes, seconds };
+    }
     case 'status':
     case 'leader':
       arity(0, 0);
@@ -194,6 +212,8 @@ export function helpText(topic?: string): string {
     'commands:',
     ...lines,
     '',
+    'drill options: --nodes 3|5 (default 3), --seconds N of load before the fault and after recovery (default 5)',
+    '',
     'options:',
     '  -e, --endpoints  client URLs of some or all members (env KVCTL_ENDPOINTS;',
     '                   default http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003)',
@@ -203,7 +223,7 @@ export function helpText(topic?: string): string {
     '  --               ends options: `kvctl put k -- -1` stores "-1"',
     '',
     'exit codes: 0 ok, 1 not found (get of a missing key, cas that did not match),',
-    '            2 usage error, 3 server error, 4 unreachable',
+    '            2 usage error, 3 server error, 4 unreachable, 5 drill verdict FAIL',
     '',
   ].join('\n');
 }

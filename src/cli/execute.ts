@@ -22,7 +22,7 @@ export interface ExecuteContext {
   readonly json: boolean;
 }
 
-type RunnableCommand = Exclude<Command, { name: 'repl' | 'exit' | 'help' }>;
+type RunnableCommand = Exclude<Command, { name: 'repl' | 'exit' | 'help' | 'drill' }>;
 
 export async function execute(command: RunnableCommand, ctx: ExecuteContext): Promise<ExitCode> {
   try {

@@ -9,4 +9,7 @@ export const EXIT_SERVER_ERROR = 3;
 /** No node answered at all. */
 export const EXIT_UNREACHABLE = 4;
 
-export type ExitCode = typeof EXIT_OK | typeof EXIT_NOT_FOUND | typeof EXIT_USAGE | typeof EXIT_SERVER_ERROR | typeof EXIT_UNREACHABLE;
+/** A drill ran and found a violation (or could not finish): its report says which. */
+export const EXIT_DRILL_FAILED = 5;
+
+export type ExitCode = typeof EXIT_OK | typeof EXIT_NOT_FOUND | typeof EXIT_USAGE | typeof EXIT_SERVER_ERROR | typeof EXIT_UNREACHABLE | typeof EXIT_DRILL_FAILED;

@@ -5,7 +5,8 @@
  *   kvctl [--endpoints http://127.0.0.1:7001,...] [--json] <command>
  *
  * One-shot commands (put, append, get, delete, cas, list, status, leader, snapshot, transfer)
- * or, with no command, an interactive shell. `run(argv, io)` does everything and returns the
+ * or, with no command, an interactive shell; `kvctl drill NAME` runs a recovery drill on a
+ * local cluster of its own. `run(argv, io)` does everything and returns the
  * exit code, so it runs in-process in tests; the lines at the bottom make this file the binary.
  */
 import { realpathSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseEndpointList } from '../client/endpoints.js';
 import { KvClient, type KvClientOptions } from '../client/kv-client.js';
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './command-line.js';
+import { runDrillCommand } from './drill-command.js';
 import { execute, type Output } from './execute.js';
 import { EXIT_OK, EXIT_USAGE, type ExitCode } from './exit-codes.js';
 import { runRepl } from './repl.js';
@@ -48,6 +50,10 @@ export async function run(argv: readonly string[], io: KvctlIo): Promise<ExitCod
       return EXIT_OK;
     }
     if (commandLine.command?.name === 'exit') throw new UsageError('exit is a shell command');
+    if (commandLine.command?.name === 'drill') {
+      // A drill starts its own cluster: no endpoints, no client.
+      return await runDrillCommand(commandLine.command, commandLine.globals.json, io);
+    }
     client = makeClient(commandLine, io);
   } catch (error) {
     if (error instanceof UsageError) {

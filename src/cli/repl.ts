@@ -72,6 +72,10 @@ async function runLine(line: string, client: KvClient, io: ReplIo, json: boolean
       case 'repl':
         io.stderr.write('kvctl: already in the shell\n');
         return true;
+      case 'drill':
+        // A drill starts and kills its own cluster for minutes: a command of its own, not a shell line.
+        io.stderr.write('kvctl: run drills from the command line: kvctl drill NAME\n');
+        return true;
       default:
         await execute(command, { client, stdout: io.stdout, stderr: io.stderr, json: json || parsed.globals.json });
         return true;

@@ -222,7 +222,7 @@ describe('kvctl shell', () => {
     expect(result.stdout).toBe(
       ['OK', 'hello world!', 'hello world!', 'OK', JSON.stringify({ key: 'greeting', value: 'hello world!', index: 3 }, null, 2), 'kvctl put KEY VALUE', '  set KEY to VALUE', ''].join('\n'),
     );
-    expect(result.stderr.split('\n')).toEqual(['kvctl: key "missing" not found', 'kvctl: usage error: unknown command "bogus" (commands: put, append, get, delete, cas, list, status, leader, snapshot, transfer, repl, help, exit)', '']);
+    expect(result.stderr.split('\n')).toEqual(['kvctl: key "missing" not found', 'kvctl: usage error: unknown command "bogus" (commands: put, append, get, delete, cas, list, status, leader, snapshot, transfer, drill, repl, help, exit)', '']);
     expect(cluster.store.get('with space/and slash')).toBe('x');
     expect(cluster.store.has('never')).toBe(false);
     // One session: one clientId, seq 1, 2, 3 across the lines.
