@@ -6,7 +6,7 @@
  * Cleanup (processes, proxies, data) runs on destroy(), and also when the drill process is
  * interrupted (Ctrl-C) or exits, so no node outlives its drill.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import { LinkProxy } from './link-proxy.js';
+import { spawnNodeProcess, type Exit } from './node-process.js';
 import { until } from './poll.js';
 
 /** Lines of output kept per node (the tail is what explains a failure). */
@@ -41,10 +42,7 @@ export interface ProcessClusterOptions {
   readonly flags?: readonly string[];
 }
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
+export type { Exit } from './node-process.js';
 
 export class DrillNode {
   child: ChildProcess | null = null;
@@ -286,28 +284,12 @@ export class ProcessCluster {
   }
 
   private spawn(node: DrillNode): void {
-    const child = spawn(process.execPath, [this.mainJs, ...node.args], { cwd: this.rootDir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, exited } = spawnNodeProcess(this.mainJs, node.args, this.rootDir, (line) => node.record(line));
     node.child = child;
     node.paused = false;
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) node.record(line);
-      });
-    }
-    node.exited = new Promise<Exit>((resolve) => {
-      child.on('exit', (code, signal) => {
-        node.record(`[exited code=${code} signal=${signal}]`);
-        if (node.child === child) node.child = null;
-        resolve({ code, signal });
-      });
+    node.exited = exited;
+    void exited.then(() => {
+      if (node.child === child) node.child = null;
     });
   }
-}
-
-/** The environment without RAFT_* variables: flags alone configure a drill node. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RAFT_')));
 }

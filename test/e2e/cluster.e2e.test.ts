@@ -8,12 +8,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildService } from './helpers/build.js';
 import { freePorts, LocalCluster } from './helpers/cluster.js';
+import { kvUrl, request, type Answer } from './helpers/http.js';
 import { until } from './helpers/poll.js';
 
 const TOKEN = 'e2e-cluster-token';
 /** Generous: the machine may be loaded by other test suites. */
 const ELECTION_DEADLINE_MS = 30_000;
-const REQUEST_TIMEOUT_MS = 10_000;
 const RETRY_BACKOFF_MS = 50;
 
 let cluster: LocalCluster;
@@ -27,29 +27,6 @@ afterAll(async () => {
   await cluster?.destroy();
 }, 60_000);
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
-
-async function request(url: string, init: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...init.headers };
-  const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
-  if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const r = await fetch(url, { method: init.method ?? 'GET', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  const text = await r.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: r.status, headers: r.headers, body: parsed };
-}
-
-const kvUrl = (nodeUrl: string, key: string) => `${nodeUrl}/kv/${encodeURIComponent(key)}`;
 
 describe('a 3-node cluster of real processes', () => {
   it('elects one leader, which every node names', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './build.js';
 import { freePorts } from '../../../src/drill/free-ports.js';
 import { until } from './poll.js';
+import { envWithoutRaftVariables, spawnNodeProcess, type Exit } from '../../../src/drill/node-process.js';
 
 /** Lines of output kept per node (the tail is what explains a failure). */
 const OUTPUT_LINES_KEPT = 300;
@@ -35,10 +36,7 @@ export interface ClusterOptions {
   readonly flags?: readonly string[];
 }
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
+export type { Exit } from '../../../src/drill/node-process.js';
 
 export class ClusterNode {
   child: ChildProcess | null = null;
@@ -115,7 +113,7 @@ export class LocalCluster {
 
   /** Starts `main.js` with arbitrary arguments (e.g. a second process on a data dir in use). */
   runOnce(args: readonly string[], deadlineMs: number): Promise<Exit & { output: string; stderr: string }> {
-    const child = spawn(process.execPath, [this.mainJs, ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [this.mainJs, ...args], { cwd: REPO_ROOT, env: envWithoutRaftVariables(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -128,7 +126,7 @@ export class LocalCluster {
         child.kill('SIGKILL');
         reject(new Error(`main.js ${args.join(' ')} did not exit within ${deadlineMs} ms; output:\n${output}`));
       }, deadlineMs);
-      child.on('exit', (code, signal) => {
+      child.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
         clearTimeout(deadline);
         resolve({ code, signal, output, stderr });
       });
@@ -208,30 +206,14 @@ export class LocalCluster {
   }
 
   private spawn(node: ClusterNode): void {
-    const child = spawn(process.execPath, [this.mainJs, ...node.args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    node.child = child;
     node.markStart();
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) node.record(line);
-      });
-    }
-    node.exited = new Promise<Exit>((resolve) => {
-      child.on('exit', (code, signal) => {
-        node.record(`[exited code=${code} signal=${signal}]`);
-        if (node.child === child) node.child = null;
-        resolve({ code, signal });
-      });
+    const { child, exited } = spawnNodeProcess(this.mainJs, node.args, REPO_ROOT, (line) => node.record(line));
+    node.child = child;
+    node.exited = exited;
+    void exited.then(() => {
+      if (node.child === child) node.child = null;
     });
   }
-}
-
-/** The environment without RAFT_* variables: flags alone configure a test node. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RAFT_')));
 }
 
 export { freePorts } from '../../../src/drill/free-ports.js';

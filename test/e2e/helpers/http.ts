@@ -15,13 +15,15 @@ export interface Answer {
 export interface RequestInit {
   readonly method?: string;
   readonly body?: unknown;
+  /** Sent as is instead of `body` (e.g. malformed JSON). */
+  readonly rawBody?: string;
   readonly headers?: Record<string, string>;
   readonly timeoutMs?: number;
 }
 
 export async function request(url: string, init: RequestInit = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
-  const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
   if (body !== undefined) headers['content-type'] ??= 'application/json';
   const r = await fetch(url, { method: init.method ?? 'GET', headers, body, signal: AbortSignal.timeout(init.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT) });
   const text = await r.text();
