@@ -18,7 +18,7 @@ import { spawnNodeProcess, type Exit } from './node-process.js';
 import { until } from './poll.js';
 
 /** Lines of output kept per node (the tail is what explains a failure). */
-const OUTPUT_LINES_KEPT = 200;
+const OUTPUT_LINES_KEPT = 300;
 const STOP_DEADLINE_MS = 10_000;
 const STATUS_TIMEOUT_MS = 1000;
 

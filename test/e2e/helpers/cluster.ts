@@ -3,7 +3,7 @@
  * with its own data directory under one temp dir. Nodes can be SIGKILLed and restarted on the
  * same port and data dir. Every node's output is kept, to explain a failure.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,9 @@ import { REPO_ROOT } from './build.js';
 import { freePorts } from '../../../src/drill/free-ports.js';
 import { until } from './poll.js';
 import { envWithoutRaftVariables, spawnNodeProcess, type Exit } from '../../../src/drill/node-process.js';
+import { DrillNode } from '../../../src/drill/process-cluster.js';
 
 /** Lines of output kept per node (the tail is what explains a failure). */
-const OUTPUT_LINES_KEPT = 300;
 const STOP_DEADLINE_MS = 15_000;
 
 export interface NodeStatusView {
@@ -38,33 +38,15 @@ export interface ClusterOptions {
 
 export type { Exit } from '../../../src/drill/node-process.js';
 
-export class ClusterNode {
-  child: ChildProcess | null = null;
-  exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
-  readonly output: string[] = [];
+/** A drill node that also knows which output lines its current process wrote. */
+export class ClusterNode extends DrillNode {
   /** Lines recorded since the first start, and the count when the current process started. */
   private linesRecorded = 0;
   private linesAtStart = 0;
 
-  constructor(
-    readonly id: string,
-    readonly port: number,
-    readonly dataDir: string,
-    readonly args: readonly string[],
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.child !== null;
-  }
-
-  record(line: string): void {
-    this.output.push(line);
+  override record(line: string): void {
+    super.record(line);
     this.linesRecorded++;
-    if (this.output.length > OUTPUT_LINES_KEPT) this.output.shift();
   }
 
   /** Marks the start of a new process: outputSinceStart() begins here. */
