@@ -4,6 +4,7 @@
  * test sees the same key sequence per row).
  */
 import type { Operation } from './targets.js';
+import { Prng } from '../src/consensus/core/prng.js';
 
 export const KEY_COUNT = 10_000;
 export const VALUE_BYTES = 100;
@@ -34,14 +35,8 @@ export function keyName(n: number): string {
 /** A 100-byte printable value (ASCII, so bytes = characters). */
 export const VALUE = Array.from({ length: VALUE_BYTES }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
 
-/** mulberry32: a small seeded PRNG; returns a function giving key numbers in [0, KEY_COUNT). */
+/** Key numbers in [0, KEY_COUNT), from the project's seeded PRNG so a row's keys repeat run to run. */
 export function randomKeys(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % KEY_COUNT);
-  };
+  const random = new Prng(seed);
+  return () => random.nextInt(0, KEY_COUNT);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { runSimulation, type SimResult, type SimStats } from './run.js';
+import { runSimulation } from './run.js';
+import { sweepSeeds } from './seed-sweep.js';
 
 /**
  * The standing power-loss run: every node keeps its state with the real storage code (WAL, hard
@@ -12,30 +13,13 @@ import { runSimulation, type SimResult, type SimStats } from './run.js';
 
 const SEED_COUNT = 300;
 
-function describeFailure(result: SimResult): string {
-  return [
-    `seed ${result.seed} (${result.nodes} nodes) failed:`,
-    ...result.violations.slice(0, 8).map((violation) => `  ${violation}`),
-    `  replay: npm run sim -- --seed ${result.seed} --nodes ${result.nodes} --disk-faults --trace`,
-  ].join('\n');
-}
-
 describe(`simulator on simulated disks: ${SEED_COUNT} seeds with power loss and disk errors`, () => {
   it('finds no safety, linearizability, exactly-once, liveness or storage violation', async () => {
-    const failures: string[] = [];
-    const totals = new Map<keyof SimStats, number>();
-    for (let seed = 1; seed <= SEED_COUNT; seed++) {
-      const result = await runSimulation({ seed, nodes: seed % 2 === 0 ? 5 : 3, diskFaults: true });
-      for (const [key, value] of Object.entries(result.stats) as [keyof SimStats, number][]) {
-        totals.set(key, (totals.get(key) ?? 0) + value);
-      }
-      if (!result.ok) failures.push(describeFailure(result));
-    }
+    const { failures, total } = await sweepSeeds(1, SEED_COUNT, { diskFaults: true });
     if (failures.length > 0) console.error(failures.join('\n'));
     expect(failures).toEqual([]);
 
     // The run must have exercised what it claims to.
-    const total = (key: keyof SimStats): number => totals.get(key) ?? 0;
     expect(total('powerLosses')).toBeGreaterThan(SEED_COUNT);
     expect(total('diskFailures')).toBeGreaterThan(SEED_COUNT);
     expect(total('diskErrors')).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { Wal } from '../../src/storage/wal/wal.js';
 import { buildStorageForChildren, childScript, removeChildBuild, startChild, waitFor } from './helpers/children.js';
 import { silentLogger } from './helpers/entries.js';
 import { makeTempDir, removeDir } from './helpers/temp-dir.js';
+import { Prng } from '../../src/consensus/core/prng.js';
 
 /**
  * Crash points with real processes: a child appends as fast as it can and prints each
@@ -25,16 +26,6 @@ function expectedEntry(index: number): Entry {
   return { index, term: termOf, type: 'command', data };
 }
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ITERATIONS = 40;
 const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
@@ -60,7 +51,8 @@ afterAll(async () => {
 
 describe('WAL under SIGKILL (real processes)', () => {
   it(`keeps every acknowledged entry across ${ITERATIONS} random kills (seed ${seed}; rerun with CRASH_SEED=${seed})`, async () => {
-    const random = prng(seed);
+    const prng = new Prng(seed);
+    const random = (): number => prng.nextFloat();
     const fs = new NodeFileSystem();
     const acknowledged = new Set<number>();
     let termAcknowledged = 0;
