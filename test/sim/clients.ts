@@ -1,9 +1,9 @@
 import type { Entry, NodeId } from '../../src/consensus/core/messages.js';
 import type { Prng } from '../../src/consensus/core/prng.js';
 import type { ProposeResult, ReadIndexResult } from '../../src/consensus/core/raft.js';
-import { writeToken } from './checkers/exactly-once.js';
-import type { HistoryRecorder } from './history.js';
-import { encodeCommand, type KvApplyOutcome, type KvOp, type KvResult } from './kv-model.js';
+import { writeToken } from '../../src/history-checks/exactly-once.js';
+import type { HistoryRecorder } from '../../src/history-checks/history.js';
+import { encodeCommand, type KvApplyOutcome, type KvOp, type KvResult } from '../../src/history-checks/kv-model.js';
 
 /**
  * Simulated clients, as SPEC 2 describes them: each runs one op at a time, writes carry

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Entry, Message } from '../../src/consensus/core/messages.js';
 import { Prng } from '../../src/consensus/core/prng.js';
 import { MemoryDurableStore } from './durable-store.js';
-import { encodeCommand, KvModel, type KvWriteOp } from './kv-model.js';
+import { encodeCommand, KvModel, type KvWriteOp } from '../../src/history-checks/kv-model.js';
 import { SimNetwork, type Envelope } from './network.js';
 
 /** The simulator's own parts: the KV model's sessions, the durable store, the network. */

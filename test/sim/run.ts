@@ -1,11 +1,11 @@
 import { Prng } from '../../src/consensus/core/prng.js';
 import { RAFT_DEFAULTS } from '../../src/consensus/core/raft.js';
-import { checkExactlyOnce } from './checkers/exactly-once.js';
-import { checkLinearizability } from './checkers/linearizability.js';
+import { checkExactlyOnce } from '../../src/history-checks/exactly-once.js';
+import { checkLinearizability } from '../../src/history-checks/linearizability.js';
 import { SimCluster } from './cluster.js';
 import { MemoryDurableStore, type DurableStore } from './durable-store.js';
 import { FaultScheduler, swarmDiskFaults, swarmFaults, type DiskFaultOptions, type FaultOptions } from './faults.js';
-import { KvModel, type KvStateMachine } from './kv-model.js';
+import { KvModel, type KvStateMachine } from '../../src/history-checks/kv-model.js';
 import type { RaftTuning } from './sim-node.js';
 import { StorageDurableStore } from './storage-durable-store.js';
 

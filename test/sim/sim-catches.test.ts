@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Entry, HardState } from '../../src/consensus/core/messages.js';
 import { MemoryDurableStore, type DurableStore, type PersistedState, type StoredSnapshot } from './durable-store.js';
-import { decodeCommand, executeOnValue, type KvApplyOutcome, type KvStateMachine } from './kv-model.js';
+import { decodeCommand, executeOnValue, type KvApplyOutcome, type KvStateMachine } from '../../src/history-checks/kv-model.js';
 import { runSimulation, type SimOptions, type SimResult } from './run.js';
 
 /**

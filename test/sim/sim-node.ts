@@ -4,7 +4,7 @@ import type { Prng } from '../../src/consensus/core/prng.js';
 import { Raft, type ProposeResult, type RaftOptions, type ReadIndexResult } from '../../src/consensus/core/raft.js';
 import type { ReadState, Ready, Role } from '../../src/consensus/core/ready.js';
 import type { DurableStore } from './durable-store.js';
-import type { KvApplyOutcome, KvStateMachine } from './kv-model.js';
+import type { KvApplyOutcome, KvStateMachine } from '../../src/history-checks/kv-model.js';
 import type { DropReason, Envelope } from './network.js';
 
 /**

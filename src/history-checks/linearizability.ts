@@ -1,5 +1,5 @@
-import { describeOp, type HistoryOp } from '../history.js';
-import { executeOnValue, type KvResult } from '../kv-model.js';
+import { describeOp, type HistoryOp } from './history.js';
+import { executeOnValue, type KvResult } from './kv-model.js';
 
 /**
  * Linearizability of a key-value history: the Wing-Gong search with Lowe's memoization, the
@@ -142,7 +142,19 @@ class Bitset {
   }
 }
 
-function checkKey(key: string, ops: readonly HistoryOp[], maxSteps: number): KeyVerdict {
+/**
+ * Sound shortcuts for unknown outcomes, which otherwise make the search exponential in the
+ * number of them pending at once (every subset and order of pending appends is another state):
+ *  - an unknown read changes nothing and accepts any answer: left out;
+ *  - an unknown write whose value no known op ever saw: left out (see `unseenUnknownWrites`);
+ *  - once every op with a known outcome is linearized, the unknown ones still pending are
+ *    linearized after all of them (the same as omitting them), which always succeeds.
+ */
+function checkKey(key: string, allOps: readonly HistoryOp[], maxSteps: number): KeyVerdict {
+  const unseen = unseenUnknownWrites(allOps);
+  const ops = allOps.filter((op) => (op.result !== undefined || op.op.kind !== 'get') && !unseen.has(op));
+  if (ops.length === 0) return { status: 'ok', key, ops: allOps.length, steps: 0 };
+  let knownLeft = ops.filter((op) => op.result !== undefined).length;
   const head = buildEventList(ops);
   const linearized = new Bitset(ops.length);
   const seen = new Set<string>();
@@ -152,8 +164,8 @@ function checkKey(key: string, ops: readonly HistoryOp[], maxSteps: number): Key
   let steps = 0;
   let deepest: HistoryOp[] = [];
 
-  while (head.next !== null) {
-    if (++steps > maxSteps) return { status: 'inconclusive', key, ops: ops.length, steps };
+  while (head.next !== null && knownLeft > 0) {
+    if (++steps > maxSteps) return { status: 'inconclusive', key, ops: allOps.length, steps };
     const current = entry as Event;
     if (current.isCall) {
       const { ok, next } = stepModel(state, current.op);
@@ -165,6 +177,7 @@ function checkKey(key: string, ops: readonly HistoryOp[], maxSteps: number): Key
           stack.push({ call: current, state });
           if (stack.length > deepest.length) deepest = stack.map((frame) => frame.call.op);
           state = next;
+          if (current.op.result !== undefined) knownLeft--;
           lift(current);
           entry = head.next;
           continue;
@@ -176,15 +189,48 @@ function checkKey(key: string, ops: readonly HistoryOp[], maxSteps: number): Key
       // A return whose op is not yet linearized: some earlier choice was wrong, backtrack.
       const frame = stack.pop();
       if (frame === undefined) {
-        return { status: 'violation', key, ops: ops.length, steps, detail: explain(key, ops, deepest) };
+        return { status: 'violation', key, ops: allOps.length, steps, detail: explain(key, ops, deepest) };
       }
       state = frame.state;
       linearized.clear(frame.call.slot);
+      if (frame.call.op.result !== undefined) knownLeft++;
       unlift(frame.call);
       entry = frame.call.next;
     }
   }
-  return { status: 'ok', key, ops: ops.length, steps };
+  return { status: 'ok', key, ops: allOps.length, steps };
+}
+
+/**
+ * Unknown puts, appends and cas whose written value appears in no known answer and in no cas's
+ * `expected`. Leaving such a write W out of a linearization changes no known op's answer, so
+ * the history is linearizable with W iff it is without W:
+ *  - from W until the next put, delete or successful cas, the value holds W's value, so any
+ *    known get, append or failed cas there would have shown it, and a successful cas would have
+ *    named it as `expected`: none is there;
+ *  - a known put answers its own value whatever came before; after the overwrite the state is
+ *    the same with or without W;
+ *  - a known delete answering `deleted: true` could owe that to W without showing it: on a key
+ *    with such a delete nothing is left out.
+ * A value "appears" if it is a substring of an answer: conservative (a false match keeps W).
+ */
+function unseenUnknownWrites(ops: readonly HistoryOp[]): ReadonlySet<HistoryOp> {
+  const seen: string[] = [];
+  for (const op of ops) {
+    if (op.op.kind === 'cas' && op.op.expected !== null) seen.push(op.op.expected);
+    const r = op.result;
+    if (r === undefined) continue;
+    if (r.kind === 'delete' && r.deleted) return new Set();
+    if ((r.kind === 'get' || r.kind === 'cas') && r.value !== null) seen.push(r.value);
+    if (r.kind === 'put' || r.kind === 'append') seen.push(r.value);
+  }
+  const unseen = new Set<HistoryOp>();
+  for (const op of ops) {
+    if (op.result !== undefined || !('value' in op.op)) continue;
+    const written = op.op.value;
+    if (written !== '' && !seen.some((value) => value.includes(written))) unseen.add(op);
+  }
+  return unseen;
 }
 
 /** The tail of the longest linearization found and the ops that could not follow it. */

@@ -1,4 +1,4 @@
-import type { HistoryOp } from '../history.js';
+import type { HistoryOp } from './history.js';
 
 /**
  * Exactly-once application of retried writes (SPEC 2, 6). Every value a client writes is a

@@ -4,9 +4,10 @@ import type { KvOp, KvResult } from './kv-model.js';
  * One client operation as the checkers see it: from the client's first attempt to the answer
  * it finally got (retries with the same clientId+seq are the same operation).
  *
- * `invokeAt`/`completeAt` are positions in one global event order (a counter the simulator bumps
+ * `invokeAt`/`completeAt` are positions in one global event order (a counter the recorder bumps
  * at every invoke and completion), so "A completed before B was invoked" is exact even within a
- * tick; the ticks are kept for humans reading a failure.
+ * tick; the ticks are kept for humans reading a failure. A tick is the recorder's unit of time:
+ * a simulated tick in the simulator, a millisecond since the start in the chaos run.
  */
 export interface HistoryOp {
   readonly id: number;

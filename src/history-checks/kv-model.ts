@@ -1,6 +1,10 @@
 /**
- * The simulator's own key-value state machine with client sessions. It stands in for the real
- * one in src/kv + src/sessions behind `KvStateMachine`, so either can be plugged into a sim node.
+ * The reference model of SPEC 2's key-value semantics, pure (no I/O, no clock), shared by the
+ * checkers of the simulator (test/sim) and of the chaos run (src/chaos):
+ *  - `executeOnValue`: the single-key sequential specification the linearizability checker
+ *    replays; it must answer exactly as src/kv/kv-state-machine.ts executes a command;
+ *  - `KvModel`: a whole state machine with client sessions, which the simulator runs in its
+ *    nodes; it stands in for the real one in src/kv + src/sessions behind `KvStateMachine`.
  *
  * Exactly-once (SPEC 2): a write carrying clientId+seq is executed at most once. A retry of the
  * client's latest applied seq gets the first answer back; an older seq answers stale_sequence.
