@@ -1,13 +1,31 @@
 #!/usr/bin/env node
 // `npm start`: build if needed, then run a local 3-node cluster on ports 7001-7003 with data
 // under ./data/n1..n3. Ctrl-C stops every node cleanly; restarting keeps the data.
-import { spawn, spawnSync } from 'node:child_process';
+//
+// The nodes are supervised like a drill's own cluster (src/drill/process-cluster.ts): each
+// directed peer link goes through a small TCP proxy in this process, and a control API on
+// 127.0.0.1:7000 lets `kvctl drill NAME --existing` kill, pause, restart and cut off nodes
+// (see src/drill/control-server.ts for its routes). Restarted nodes keep their data.
+//
+// Environment (for running a second cluster beside the first, e.g. in tests):
+//   RAFT_KV_BASE_PORT  control API on this port, nodes on the next three (default 7000)
+//   RAFT_KV_DATA_DIR   node data under <dir>/n1..n3 (default ./data)
+//   RAFT_KV_DIST       use this build of the service instead of ./dist, without rebuilding
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const mainJs = join(root, 'dist', 'main.js');
+const NODES = 3;
+const basePort = Number(process.env.RAFT_KV_BASE_PORT ?? 7000);
+if (!Number.isInteger(basePort) || basePort < 1 || basePort + NODES > 65535) {
+  console.error(`raft-kv: RAFT_KV_BASE_PORT must be a port number, got ${JSON.stringify(process.env.RAFT_KV_BASE_PORT)}`);
+  process.exit(1);
+}
+const dataDir = resolve(process.env.RAFT_KV_DATA_DIR ?? join(root, 'data'));
+const dist = resolve(process.env.RAFT_KV_DIST ?? join(root, 'dist'));
+const mainJs = join(dist, 'main.js');
 
 function newestMtimeMs(dir) {
   let newest = 0;
@@ -18,7 +36,7 @@ function newestMtimeMs(dir) {
   return newest;
 }
 
-if (!existsSync(mainJs) || newestMtimeMs(join(root, 'src')) > statSync(mainJs).mtimeMs) {
+if (process.env.RAFT_KV_DIST === undefined && (!existsSync(mainJs) || newestMtimeMs(join(root, 'src')) > statSync(mainJs).mtimeMs)) {
   console.log('raft-kv: building...');
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) {
@@ -27,44 +45,45 @@ if (!existsSync(mainJs) || newestMtimeMs(join(root, 'src')) > statSync(mainJs).m
   }
 }
 if (!existsSync(mainJs)) {
-  console.error('raft-kv: service not built yet: dist/main.js does not exist (the node entry point is still to come).');
+  console.error(`raft-kv: service not built: ${mainJs} does not exist.`);
   process.exit(1);
 }
 
-const members = [
-  { id: 'n1', port: 7001 },
-  { id: 'n2', port: 7002 },
-  { id: 'n3', port: 7003 },
-];
-const url = (m) => `http://127.0.0.1:${m.port}`;
-const children = members.map((m) => {
-  const peers = members.filter((o) => o.id !== m.id).map((o) => `${o.id}=${url(o)}`).join(',');
-  const child = spawn(
-    process.execPath,
-    [mainJs, '--id', m.id, '--port', String(m.port), '--peers', peers, '--data-dir', join(root, 'data', m.id)],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const prefix = `[${m.id}] `;
-  for (const stream of [child.stdout, child.stderr]) {
-    let pending = '';
-    stream.on('data', (chunk) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop();
-      for (const line of lines) console.log(prefix + line);
-    });
-  }
-  child.on('exit', (code, signal) => console.log(`${prefix}exited (${signal ?? code})`));
-  console.log(`${m.id}: ${url(m)}   Swagger UI: ${url(m)}/docs`);
-  return child;
+const { ProcessCluster } = await import(pathToFileURL(join(dist, 'drill', 'process-cluster.js')).href);
+const { startControlServer } = await import(pathToFileURL(join(dist, 'drill', 'control-server.js')).href);
+
+const ports = Array.from({ length: NODES }, (_, i) => basePort + 1 + i);
+const cluster = await ProcessCluster.start({
+  nodes: NODES,
+  mainJs,
+  ports,
+  dataDir,
+  onOutput: (id, line) => console.log(`[${id}] ${line}`),
 });
+let control;
+try {
+  control = await startControlServer(cluster, basePort);
+} catch (error) {
+  console.error(`raft-kv: cannot serve the control API on 127.0.0.1:${basePort}: ${error.message}`);
+  await cluster.destroy();
+  process.exit(1);
+}
+for (const node of cluster.nodes) console.log(`${node.id}: ${node.url}   Swagger UI: ${node.url}/docs   data: ${node.dataDir}`);
+console.log(`control API (drills with --existing): http://127.0.0.1:${basePort}`);
 
 let stopping = false;
-function stopAll() {
+async function stopAll() {
   if (stopping) return;
   stopping = true;
   console.log('raft-kv: stopping all nodes...');
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  control.close();
+  // SIGTERM to every node (SIGKILL past a deadline); the data stays.
+  await cluster.destroy();
+  process.exit(0);
 }
 process.on('SIGINT', stopAll);
 process.on('SIGTERM', stopAll);
-await Promise.all(children.map((c) => new Promise((resolve) => c.exitCode !== null ? resolve() : c.on('exit', resolve))));
+// Should this supervisor die some other way, its nodes must not outlive it.
+process.on('exit', () => {
+  for (const node of cluster.nodes) node.child?.kill('SIGKILL');
+});

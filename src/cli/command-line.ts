@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DRILL_NODE_COUNTS, DRILL_SECONDS_DEFAULT, DRILL_SECONDS_MAX, DRILLS } from '../drill/drills.js';
+import { CONTROL_URL_DEFAULT } from '../drill/remote-cluster.js';
 
 export class UsageError extends Error {}
 
@@ -20,7 +21,7 @@ export type Command =
   | { readonly name: 'snapshot'; readonly node: string | undefined }
   | { readonly name: 'transfer'; readonly to: string | undefined }
   | { readonly name: 'help'; readonly topic: string | undefined }
-  | { readonly name: 'drill'; readonly drill: string; readonly nodes: number; readonly seconds: number };
+  | { readonly name: 'drill'; readonly drill: string; readonly nodes: number; readonly seconds: number; readonly control?: string };
 
 export interface GlobalOptions {
   readonly endpoints?: string;
@@ -45,7 +46,7 @@ interface CommandSpec {
   readonly options: readonly CommandOption[];
 }
 
-type CommandOption = 'stale' | 'limit' | 'absent' | 'nodes' | 'seconds';
+type CommandOption = 'stale' | 'limit' | 'absent' | 'nodes' | 'seconds' | 'existing' | 'control';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   put: { usage: 'put KEY VALUE', summary: 'set KEY to VALUE', options: [] },
@@ -59,9 +60,9 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   snapshot: { usage: 'snapshot [NODE]', summary: 'take a snapshot now on NODE (default: the first endpoint that answers)', options: [] },
   transfer: { usage: 'transfer [TO]', summary: 'hand leadership to TO (default: the most up-to-date follower)', options: [] },
   drill: {
-    usage: `drill NAME [--nodes ${DRILL_NODE_COUNTS.join('|')}] [--seconds N]`,
-    summary: `recovery drill on a local cluster it starts (${[...DRILLS.keys()].join(', ')}); exit 5 on any violation`,
-    options: ['nodes', 'seconds'],
+    usage: `drill NAME [--nodes ${DRILL_NODE_COUNTS.join('|')}] [--seconds N] [--existing [--control URL]]`,
+    summary: `recovery drill on a local cluster it starts, or on the one \`npm start\` runs (--existing) (${[...DRILLS.keys()].join(', ')}); exit 5 on any violation`,
+    options: ['nodes', 'seconds', 'existing', 'control'],
   },
   repl: { usage: 'repl', summary: 'interactive shell (also: no command)', options: [] },
   help: { usage: 'help [COMMAND]', summary: 'this help', options: [] },
@@ -73,7 +74,15 @@ const ALIASES: Readonly<Record<string, string>> = { quit: 'exit', del: 'delete',
 export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 /** Command-option flags as typed, for completion. */
-export const COMMAND_OPTION_FLAGS: Readonly<Record<CommandOption, string>> = { stale: '--stale', limit: '--limit', absent: '--absent', nodes: '--nodes', seconds: '--seconds' };
+export const COMMAND_OPTION_FLAGS: Readonly<Record<CommandOption, string>> = {
+  stale: '--stale',
+  limit: '--limit',
+  absent: '--absent',
+  nodes: '--nodes',
+  seconds: '--seconds',
+  existing: '--existing',
+  control: '--control',
+};
 
 const GLOBAL_OPTION_NAMES = ['endpoints', 'token', 'timeout', 'json'] as const;
 
@@ -88,6 +97,8 @@ const PARSE_OPTIONS = {
   absent: { type: 'boolean' },
   nodes: { type: 'string' },
   seconds: { type: 'string' },
+  existing: { type: 'boolean' },
+  control: { type: 'string' },
 } as const;
 
 export function parseCommandLine(argv: readonly string[]): CommandLine {
@@ -119,7 +130,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   return { globals, globalsGiven, command: buildCommand(name, spec, args, values) };
 }
 
-function buildCommand(name: string, spec: CommandSpec, args: string[], values: { stale?: boolean; limit?: string; absent?: boolean; nodes?: string; seconds?: string }): Command {
+function buildCommand(
+  name: string,
+  spec: CommandSpec,
+  args: string[],
+  values: { stale?: boolean; limit?: string; absent?: boolean; nodes?: string; seconds?: string; existing?: boolean; control?: string },
+): Command {
   const arity = (min: number, max: number): void => {
     if (args.length < min) throw new UsageError(`${name}: missing ${spec.usage.split(' ').slice(1 + args.length).filter((w) => !w.startsWith('[')).join(' ') || 'argument'} (usage: ${spec.usage})`);
     if (args.length > max) throw new UsageError(`${name}: too many arguments (usage: ${spec.usage})`);
@@ -164,7 +180,15 @@ function buildCommand(name: string, spec: CommandSpec, args: string[], values: {
       if (!DRILL_NODE_COUNTS.includes(nodes)) throw new UsageError(`--nodes must be ${DRILL_NODE_COUNTS.join(' or ')}, got ${nodes}`);
       const seconds = values.seconds === undefined ? DRILL_SECONDS_DEFAULT : parseInteger('--seconds', values.seconds, 1);
       if (seconds > DRILL_SECONDS_MAX) throw new UsageError(`--seconds must be at most ${DRILL_SECONDS_MAX}, got ${seconds}`);
-      return { name, drill: args[0]!, nodes, seconds };
+      if (values.existing !== true) {
+        if (values.control !== undefined) throw new UsageError('--control applies only with --existing');
+        return { name, drill: args[0]!, nodes, seconds };
+      }
+      // The running cluster has the size it has.
+      if (values.nodes !== undefined) throw new UsageError('--nodes does not apply with --existing (the running cluster has its own size)');
+      const control = values.control ?? CONTROL_URL_DEFAULT;
+      if (!/^https?:\/\/[^/]+\/?$/.test(control)) throw new UsageError(`--control must be a URL like ${CONTROL_URL_DEFAULT}, got ${JSON.stringify(control)}`);
+      return { name, drill: args[0]!, nodes, seconds, control };
     }
     case 'status':
     case 'leader':
@@ -212,7 +236,8 @@ export function helpText(topic?: string): string {
     'commands:',
     ...lines,
     '',
-    'drill options: --nodes 3|5 (default 3), --seconds N of load before the fault and after recovery (default 5)',
+    'drill options: --nodes 3|5 (default 3), --seconds N of load before the fault and after recovery (default 5),',
+    `               --existing: on the cluster \`npm start\` runs, through its control API (--control, default ${CONTROL_URL_DEFAULT})`,
     '',
     'options:',
     '  -e, --endpoints  client URLs of some or all members (env KVCTL_ENDPOINTS;',

@@ -4,11 +4,16 @@
  * runner (run-drill.ts) owns the cluster, the load and the final verification.
  */
 import type { DrillLoad } from './load.js';
-import type { ProcessCluster } from './process-cluster.js';
+import type { DrillCluster } from './drill-cluster.js';
 import type { Check, Figure, Progress } from './report.js';
 
 export interface DrillContext {
-  readonly cluster: ProcessCluster;
+  readonly cluster: DrillCluster;
+  /**
+   * True when the drill acts on a cluster it did not start (`--existing`): its nodes run with
+   * their own flags (no `nodeFlags`), and their data is the user's.
+   */
+  readonly existing: boolean;
   readonly load: DrillLoad;
   readonly progress: Progress;
   /** How long the load runs before the fault, and again after recovery, in ms. */
@@ -24,7 +29,7 @@ export interface DrillContext {
 export interface Drill {
   readonly name: string;
   readonly summary: string;
-  /** Extra flags every node starts with (e.g. a low snapshot threshold). */
+  /** Extra flags every node starts with (e.g. a low snapshot threshold); not applied with --existing. */
   readonly nodeFlags?: readonly string[];
   run(ctx: DrillContext): Promise<void>;
 }

@@ -125,6 +125,12 @@ export interface LoadOptions extends ClientTimeouts {
   readonly writers: number;
   /** Every key the load writes starts with this prefix. */
   readonly prefix: string;
+  /**
+   * Writer i's id (and clientId) is this plus i; default `drill-c`. A cluster that outlives
+   * one drill (`--existing`) needs a new one per run: a clientId's seq starts at 1 again, and
+   * the session a previous run left would refuse it as stale (SPEC 2).
+   */
+  readonly clientIdPrefix?: string;
 }
 
 /** Several TokenWriters on the same endpoints: the steady load a drill runs while it acts. */
@@ -137,7 +143,7 @@ export class DrillLoad {
     readonly options: LoadOptions,
   ) {
     this.keys = { shared: `${options.prefix}shared`, ownPrefix: `${options.prefix}own/`, putPrefix: `${options.prefix}put/` };
-    this.writers = Array.from({ length: options.writers }, (_, i) => new TokenWriter(`drill-c${i + 1}`, endpoints, this.keys, options));
+    this.writers = Array.from({ length: options.writers }, (_, i) => new TokenWriter(`${options.clientIdPrefix ?? 'drill-c'}${i + 1}`, endpoints, this.keys, options));
   }
 
   start(): void {

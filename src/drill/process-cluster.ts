@@ -5,34 +5,26 @@
  * Nodes can be SIGKILLed, SIGSTOPped, SIGCONTed and restarted on the same port and data dir.
  * Cleanup (processes, proxies, data) runs on destroy(), and also when the drill process is
  * interrupted (Ctrl-C) or exits, so no node outlives its drill.
+ *
+ * With `dataDir` and `ports` given (what `npm start` does, see scripts/start.mjs) the cluster is
+ * the user's: fixed ports, data kept across runs and never removed, and the caller owns Ctrl-C.
  */
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import { LinkProxy } from './link-proxy.js';
 import { spawnNodeProcess, type Exit } from './node-process.js';
-import { until } from './poll.js';
+import { ClusterStatusReader, type DrillCluster } from './drill-cluster.js';
 
 /** Lines of output kept per node (the tail is what explains a failure). */
 const OUTPUT_LINES_KEPT = 300;
 const STOP_DEADLINE_MS = 10_000;
-const STATUS_TIMEOUT_MS = 1000;
 
-/** The fields of GET /admin/status (SPEC 3) the drills read. */
-export interface NodeStatus {
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leaderId: string | null;
-  readonly commitIndex: number;
-  readonly lastApplied: number;
-  readonly lastLogIndex: number;
-  readonly snapshot: { readonly index: number; readonly term: number; readonly bytes: number };
-}
+export type { NodeStatus } from './drill-cluster.js';
 
 export interface ProcessClusterOptions {
   readonly nodes: number;
@@ -40,6 +32,19 @@ export interface ProcessClusterOptions {
   readonly mainJs?: string;
   /** Extra flags for every node. */
   readonly flags?: readonly string[];
+  /**
+   * The nodes' client ports; default: free ones. Given, with `dataDir`, for a cluster that
+   * outlives a run (`npm start`).
+   */
+  readonly ports?: readonly number[];
+  /**
+   * Node data goes under `<dataDir>/<id>` and is kept: never removed, not even by destroy(), and
+   * no interrupt hook is installed (the caller stops the cluster on Ctrl-C). Default: a new
+   * temp dir, removed on destroy() or interrupt.
+   */
+  readonly dataDir?: string;
+  /** Also hands every line a node prints to this (the node's id first). */
+  readonly onOutput?: (id: string, line: string) => void;
 }
 
 export type { Exit } from './node-process.js';
@@ -95,21 +100,33 @@ function installExitHooks(): void {
   }
 }
 
-export class ProcessCluster {
+export class ProcessCluster extends ClusterStatusReader implements DrillCluster {
   private constructor(
     readonly mainJs: string,
     readonly rootDir: string,
     readonly nodes: readonly DrillNode[],
     /** links.get(from).get(to): the proxy `from` dials to reach `to`. */
     private readonly links: ReadonlyMap<string, ReadonlyMap<string, LinkProxy>>,
-  ) {}
+    /** The data is the user's (options.dataDir): never removed. */
+    private readonly keepData: boolean,
+    private readonly onOutput: ((id: string, line: string) => void) | undefined,
+  ) {
+    super();
+  }
 
   static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
     const mainJs = options.mainJs ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
-    installExitHooks();
-    const rootDir = await mkdtemp(join(tmpdir(), 'raft-kv-drill-'));
-    startingDirs.add(rootDir);
-    const ports = await freePorts(options.nodes);
+    if (options.ports !== undefined && options.ports.length !== options.nodes) throw new RangeError(`${options.nodes} nodes but ${options.ports.length} ports`);
+    const keepData = options.dataDir !== undefined;
+    let rootDir: string;
+    if (options.dataDir === undefined) {
+      installExitHooks();
+      rootDir = await mkdtemp(join(tmpdir(), 'raft-kv-drill-'));
+      startingDirs.add(rootDir);
+    } else {
+      rootDir = resolve(options.dataDir);
+    }
+    const ports = options.ports ?? (await freePorts(options.nodes));
     const ids = ports.map((_, i) => `n${i + 1}`);
     const links = new Map<string, Map<string, LinkProxy>>();
     for (const [i, from] of ids.entries()) {
@@ -125,21 +142,19 @@ export class ProcessCluster {
       args.push(...(options.flags ?? []));
       return new DrillNode(id, ports[i]!, dataDir, args);
     });
-    const cluster = new ProcessCluster(mainJs, rootDir, nodes, links);
-    live.add(cluster);
+    const cluster = new ProcessCluster(mainJs, rootDir, nodes, links, keepData, options.onOutput);
+    if (!keepData) live.add(cluster);
     startingDirs.delete(rootDir);
     for (const node of nodes) cluster.spawn(node);
     return cluster;
   }
 
-  node(id: string): DrillNode {
-    const node = this.nodes.find((n) => n.id === id);
-    if (node === undefined) throw new Error(`no node ${id}`);
-    return node;
+  override node(id: string): DrillNode {
+    return super.node(id) as DrillNode;
   }
 
-  get endpoints(): string[] {
-    return this.nodes.map((n) => n.url);
+  get where(): string {
+    return `local processes, data under ${this.rootDir}`;
   }
 
   /** Sends a signal; SIGKILL and SIGTERM answer once the process has exited. */
@@ -198,55 +213,7 @@ export class ProcessCluster {
     return proxy;
   }
 
-  /** One node's status, or null when it does not answer (stopped, starting, too slow). */
-  async status(id: string, timeoutMs = STATUS_TIMEOUT_MS): Promise<NodeStatus | null> {
-    try {
-      const r = await fetch(`${this.node(id).url}/admin/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      return r.ok ? ((await r.json()) as NodeStatus) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Statuses of the given nodes (default: running and not paused) that answer. */
-  async statuses(ids: readonly string[] = this.nodes.filter((n) => n.running && !n.paused).map((n) => n.id)): Promise<NodeStatus[]> {
-    const answers = await Promise.all(ids.map((id) => this.status(id)));
-    return answers.filter((s): s is NodeStatus => s !== null);
-  }
-
-  /**
-   * The leader every one of `among` (default: running, unpaused nodes) names, itself leader in
-   * that term, in a term above `termAbove`; null while there is none.
-   */
-  async agreedLeader(among?: readonly string[], termAbove = 0): Promise<{ id: string; term: number } | null> {
-    const ids = among ?? this.nodes.filter((n) => n.running && !n.paused).map((n) => n.id);
-    const statuses = await this.statuses(ids);
-    if (statuses.length < ids.length) return null;
-    const leader = statuses.find((s) => s.role === 'leader' && s.term > termAbove);
-    if (leader === undefined) return null;
-    return statuses.every((s) => s.leaderId === leader.id && s.term === leader.term) ? { id: leader.id, term: leader.term } : null;
-  }
-
-  async waitForLeader(deadlineMs: number, among?: readonly string[], termAbove = 0): Promise<{ id: string; term: number }> {
-    return until(`a leader agreed by ${among?.join(', ') ?? 'every running node'} (term > ${termAbove})`, deadlineMs, async () => (await this.agreedLeader(among, termAbove)) ?? undefined, {
-      intervalMs: 20,
-      describe: () => this.describe(),
-    });
-  }
-
-  /** Waits until every running node has applied the leader's commit index (read once). */
-  async waitForAllApplied(deadlineMs: number): Promise<number> {
-    const leader = await this.waitForLeader(deadlineMs);
-    const commitIndex = (await this.status(leader.id))?.commitIndex ?? 0;
-    const running = this.nodes.filter((n) => n.running).length;
-    await until(`every node to apply up to ${commitIndex}`, deadlineMs, async () => {
-      const statuses = await this.statuses();
-      return statuses.length === running && statuses.every((s) => s.lastApplied >= commitIndex) ? true : undefined;
-    }, { describe: () => this.describe() });
-    return commitIndex;
-  }
-
-  /** Stops every node with SIGTERM (SIGKILL past a deadline), closes the proxies, removes the data. */
+  /** Stops every node with SIGTERM (SIGKILL past a deadline), closes the proxies, removes the data (unless it is kept). */
   async destroy(): Promise<void> {
     live.delete(this);
     await Promise.all(
@@ -260,14 +227,14 @@ export class ProcessCluster {
       }),
     );
     await Promise.all([...this.links.values()].flatMap((out) => [...out.values()].map((proxy) => proxy.close())));
-    await rm(this.rootDir, { recursive: true, force: true });
+    if (!this.keepData) await rm(this.rootDir, { recursive: true, force: true });
   }
 
   /** Synchronous last resort on interrupt or exit: SIGKILL every node, remove the data. */
   destroyNow(): void {
     live.delete(this);
     for (const node of this.nodes) node.child?.kill('SIGKILL');
-    rmSync(this.rootDir, { recursive: true, force: true });
+    if (!this.keepData) rmSync(this.rootDir, { recursive: true, force: true });
   }
 
   /** The tail of every node's output, for a failure message. */
@@ -284,7 +251,10 @@ export class ProcessCluster {
   }
 
   private spawn(node: DrillNode): void {
-    const { child, exited } = spawnNodeProcess(this.mainJs, node.args, this.rootDir, (line) => node.record(line));
+    const { child, exited } = spawnNodeProcess(this.mainJs, node.args, this.rootDir, (line) => {
+      node.record(line);
+      this.onOutput?.(node.id, line);
+    });
     node.child = child;
     node.paused = false;
     node.exited = exited;

@@ -20,6 +20,8 @@ export interface Check {
 export interface DrillReport {
   readonly drill: string;
   readonly nodes: number;
+  /** Which cluster it ran on: its own local processes, or the running one (`--existing`). */
+  readonly cluster: string;
   readonly seconds: number;
   readonly verdict: 'PASS' | 'FAIL';
   readonly figures: readonly Figure[];
@@ -80,6 +82,11 @@ export class Progress {
   }
 }
 
+/** PASS only if there was something to check and every check held. */
+export function verdictOf(checks: readonly Check[]): 'PASS' | 'FAIL' {
+  return checks.length > 0 && checks.every((c) => c.ok) ? 'PASS' : 'FAIL';
+}
+
 export function formatReport(report: DrillReport): string {
   const figures = formatTable(
     ['FIGURE', 'VALUE'],
@@ -88,6 +95,7 @@ export function formatReport(report: DrillReport): string {
   const checks = formatTable(['CHECK', 'RESULT', 'DETAIL'], report.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAILED', c.detail]));
   const lines = [
     `drill ${report.drill} on ${report.nodes} nodes (${report.seconds} s of load per phase), ${(report.elapsedMs / 1000).toFixed(1)} s in all`,
+    `cluster: ${report.cluster}`,
     '',
     figures,
     '',

@@ -6,7 +6,7 @@
  * must be the same (Raft fig. 3, state machine safety).
  */
 import type { DrillLoad } from './load.js';
-import type { ProcessCluster } from './process-cluster.js';
+import type { DrillCluster } from './drill-cluster.js';
 import { ownRounds, roundsByWriter, tokenIssues, describeTokenIssue, type TokenIssueKind } from './tokens.js';
 
 /** Keys read back per node; a drill writing more must say so rather than check a prefix of them. */
@@ -48,19 +48,38 @@ async function readLoadState(nodeUrl: string, load: DrillLoad): Promise<Map<stri
 }
 
 /** Checks the running nodes' states; the load must be stopped. */
-export async function verifyCluster(cluster: ProcessCluster, load: DrillLoad, deadlineMs: number): Promise<Verification> {
+export async function verifyCluster(cluster: DrillCluster, load: DrillLoad, deadlineMs: number): Promise<Verification> {
   const commitIndex = await cluster.waitForAllApplied(deadlineMs);
   const nodes = cluster.nodes.filter((n) => n.running);
-  const states = await Promise.all(nodes.map((n) => readLoadState(n.url, load)));
+  const states = await Promise.all(nodes.map(async (n) => ({ id: n.id, state: await readLoadState(n.url, load) })));
+  return judgeLoadStates(states, load, commitIndex);
+}
+
+/** One node's copy of the keys the load wrote. */
+export interface NodeLoadState {
+  readonly id: string;
+  readonly state: ReadonlyMap<string, string>;
+}
+
+/** What the load sent and had acknowledged: the other input of the judgement. */
+export type LoadRecord = Pick<DrillLoad, 'keys' | 'writers' | 'acks'>;
+
+/**
+ * The judgement itself, pure: every node's state against the load's record, and the nodes
+ * against each other. `commitIndex` is only carried into the result.
+ */
+export function judgeLoadStates(states: readonly NodeLoadState[], load: LoadRecord, commitIndex: number): Verification {
+  if (states.length === 0) throw new Error('no node state to verify');
+  const nodes = states.map((s) => ({ id: s.id }));
   const counts: Record<TokenIssueKind, number> = { duplicate: 0, 'out-of-order': 0, 'never-sent': 0, lost: 0 };
   const problems: string[] = [];
   const problem = (text: string): void => {
     problems.push(text);
   };
 
-  const reference = states[0]!;
+  const reference = states[0]!.state;
   let statesEqual = true;
-  for (const [i, state] of states.entries()) {
+  for (const [i, { state }] of states.entries()) {
     const differing = [...new Set([...reference.keys(), ...state.keys()])].filter((key) => reference.get(key) !== state.get(key));
     if (differing.length > 0) {
       statesEqual = false;
@@ -68,7 +87,7 @@ export async function verifyCluster(cluster: ProcessCluster, load: DrillLoad, de
     }
   }
 
-  for (const [i, state] of states.entries()) {
+  for (const [i, { state }] of states.entries()) {
     const node = nodes[i]!.id;
     const shared = roundsByWriter(state.get(load.keys.shared) ?? '');
     if (shared === null) {

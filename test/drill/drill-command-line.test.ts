@@ -21,6 +21,29 @@ describe('kvctl drill command line', () => {
     expect(() => parseCommandLine(['get', 'k', '--nodes', '3'])).toThrow('--nodes applies only to drill');
   });
 
+  it('parses --existing with the default or a given --control, and refuses what does not fit it', () => {
+    expect(parseCommandLine(['drill', 'pause-leader', '--existing']).command).toEqual({ name: 'drill', drill: 'pause-leader', nodes: 3, seconds: 5, control: 'http://127.0.0.1:7000' });
+    expect(parseCommandLine(['drill', 'lagging-follower', '--existing', '--control', 'http://127.0.0.1:17000', '--seconds', '2']).command).toEqual({
+      name: 'drill',
+      drill: 'lagging-follower',
+      nodes: 3,
+      seconds: 2,
+      control: 'http://127.0.0.1:17000',
+    });
+    expect(() => parseCommandLine(['drill', 'crash-leader', '--control', 'http://127.0.0.1:7000'])).toThrow('--control applies only with --existing');
+    expect(() => parseCommandLine(['drill', 'crash-leader', '--existing', '--nodes', '5'])).toThrow('--nodes does not apply with --existing');
+    expect(() => parseCommandLine(['drill', 'crash-leader', '--existing', '--control', 'localhost:7000'])).toThrow('--control must be a URL');
+    expect(() => parseCommandLine(['get', 'k', '--existing'])).toThrow('--existing applies only to drill');
+  });
+
+  it('knows all six drills', () => {
+    for (const name of ['crash-leader', 'crash-follower', 'restart-all', 'partition-leader', 'lagging-follower', 'pause-leader']) {
+      expect(parseCommandLine(['drill', name]).command).toMatchObject({ name: 'drill', drill: name });
+    }
+    expect(helpText('drill')).toContain('lagging-follower, pause-leader');
+    expect(helpText()).toContain('--existing: on the cluster `npm start` runs');
+  });
+
   it('lists drill in the help, and a usage error exits 2 before starting anything', async () => {
     expect(helpText()).toContain('drill NAME [--nodes 3|5] [--seconds N]');
     expect(helpText('drill')).toContain('crash-leader, crash-follower, restart-all, partition-leader');

@@ -22,7 +22,7 @@ export const crashFollower: Drill = {
     ctx.check('load went on without the follower', load.acks > acksAtKill, `${load.acks - acksAtKill} writes acknowledged while ${follower} was down`);
 
     progress.phase(`restart ${follower} (waits out its stale data-dir lock)`);
-    cluster.restart(follower);
+    await cluster.restart(follower);
     ctx.figure('restart to caught up', await waitCaughtUp(ctx, follower, `${follower} to boot and catch up`), 'ms');
     const after = await cluster.waitForLeader(ctx.stepDeadlineMs);
     ctx.check('leader kept its leadership', after.id === before.id && after.term === before.term, `${after.id} in term ${after.term} (was ${before.id} in term ${before.term})`);

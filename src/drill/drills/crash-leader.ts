@@ -27,7 +27,7 @@ export const crashLeader: Drill = {
     ctx.check('new leader elected', survivors.includes(elected.id), `${elected.id} in term ${elected.term}, named by ${survivors.join(', ')}`);
 
     progress.phase(`restart ${before.id} (waits out its stale data-dir lock)`);
-    cluster.restart(before.id);
+    await cluster.restart(before.id);
     ctx.figure('restart to caught up', await waitCaughtUp(ctx, before.id, `${before.id} to boot and apply what the leader committed`), 'ms');
 
     progress.phase('load after recovery');

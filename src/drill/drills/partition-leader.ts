@@ -35,7 +35,7 @@ export const partitionLeader: Drill = {
     progress.phase(`cut ${before.id} off from its peers`);
     const majority = cluster.nodes.filter((n) => n.id !== before.id).map((n) => n.id);
     const cutAt = performance.now();
-    cluster.isolate(before.id);
+    await cluster.isolate(before.id);
     const counts: ProbeCounts = { reads: 0, readsAnswered: 0, writes: 0, writesAcknowledged: 0 };
     const probing = { on: true };
     const prober = probeCutOffNode(cluster.node(before.id).url, load.keys.shared, `${load.options.prefix}probe`, counts, probing);
@@ -61,7 +61,7 @@ export const partitionLeader: Drill = {
     ctx.check('load went on under the majority', load.acks > acksBeforeCut, `${load.acks - acksBeforeCut} writes acknowledged after the cut`);
 
     progress.phase('heal');
-    cluster.healAll();
+    await cluster.healAll();
     ctx.figure('heal to old leader caught up', await waitCaughtUp(ctx, before.id, `${before.id} to rejoin and catch up`), 'ms');
   },
 };

@@ -19,7 +19,7 @@ export const restartAll: Drill = {
     const acksAtKill = load.acks;
     progress.phase('restart every node (each waits out its stale data-dir lock)');
     const restartedAt = performance.now();
-    for (const node of cluster.nodes) cluster.restart(node.id);
+    await Promise.all(cluster.nodes.map((n) => cluster.restart(n.id)));
     const after = await cluster.waitForLeader(ctx.stepDeadlineMs);
     ctx.figure('restart to a leader', performance.now() - restartedAt, 'ms');
     ctx.check('a leader after the restart', after.term > before.term, `${after.id} in term ${after.term}`);
