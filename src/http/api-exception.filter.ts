@@ -5,9 +5,8 @@
  * unknown routes, malformed JSON, bodies over the parser limit, 401 from the token guard),
  * and anything unexpected (500, logged; the message does not leak internals).
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
 import {
   CommitTimeoutError,
   NotLeaderError,
@@ -15,6 +14,7 @@ import {
   UnavailableError,
 } from '../consensus/kv-node.port.js';
 import { ApiError, type ApiErrorBody, type ApiErrorCode } from './api-error.js';
+import { writeJson } from './json-answer.js';
 
 const CODE_BY_STATUS: Readonly<Record<number, ApiErrorCode>> = {
   400: 'bad_request',
@@ -51,25 +51,35 @@ export function toApiError(error: unknown): ApiError | null {
   return null;
 }
 
+/**
+ * As `toApiError`, but anything unexpected becomes 500 `internal`, logged with its stack; the
+ * answer does not leak its text. The filter and the client hot path both classify through this.
+ */
+export function toApiErrorOrInternal(error: unknown, logger: Pick<Logger, 'error'>): ApiError {
+  const apiError = toApiError(error);
+  if (apiError !== null) return apiError;
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  logger.error(`event=internal_error ${JSON.stringify(detail)}`);
+  return new ApiError(500, 'internal', 'internal error');
+}
+
+/** The message of a 400 for a body that is not JSON; `parserMessage` is JSON.parse's own. */
+export function malformedJsonMessage(parserMessage: string): string {
+  return `body: malformed JSON (${parserMessage})`;
+}
+
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    const res = host.switchToHttp().getResponse<Response>();
-    const apiError = toApiError(exception) ?? this.internal(exception);
-    sendApiError(res, apiError);
-  }
-
-  private internal(exception: unknown): ApiError {
-    const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-    this.logger.error(`event=internal_error ${JSON.stringify(detail)}`);
-    return new ApiError(500, 'internal', 'internal error');
+    const res = host.switchToHttp().getResponse<ServerResponse>();
+    sendApiError(res, toApiErrorOrInternal(exception, this.logger));
   }
 }
 
-export function sendApiError(res: Response, error: ApiError): void {
+export function sendApiError(res: ServerResponse, error: ApiError): void {
   if (res.headersSent) {
     // A streamed (relayed) answer broke mid-way: the client must see a truncated body, not a
     // second status line.
@@ -83,14 +93,14 @@ export function sendApiError(res: Response, error: ApiError): void {
   if (error.options.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.options.retryAfterSeconds));
   else if (error.status === 503) res.setHeader('Retry-After', '1');
   if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  res.status(error.status).json(body);
+  writeJson(res, error.status, body);
 }
 
 function httpExceptionMessage(error: HttpException): string {
   // Errors raised by express or body-parser before any route ran, mapped by Nest with a cause.
   // Matched by name and type, not instanceof: they may come from another realm.
   const cause = error.cause as { name?: string; type?: string; limit?: number; length?: number; message?: string } | undefined;
-  if (cause?.type === 'entity.parse.failed' || cause?.name === 'SyntaxError') return `body: malformed JSON (${cause.message})`;
+  if (cause?.type === 'entity.parse.failed' || cause?.name === 'SyntaxError') return malformedJsonMessage(String(cause.message));
   if (cause?.name === 'URIError') return `path: malformed percent-encoding (${cause.message})`;
   if (cause?.type === 'entity.too.large') return `body: ${cause.length ?? 'too many'} bytes, over the limit of ${cause.limit} bytes`;
   const response = error.getResponse();

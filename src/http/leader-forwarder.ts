@@ -20,10 +20,19 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { Buffer } from 'node:buffer';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { RaftConfig } from '../config/raft-config.js';
 import { KvNode, type NotLeaderError } from '../consensus/kv-node.port.js';
 import { ApiError } from './api-error.js';
+import { setRaftHeaders } from './raft-headers.js';
+
+/**
+ * A client request as the forwarder needs it: express's (which keeps the URL it arrived with in
+ * `originalUrl`) or a plain node:http one, with its parsed JSON body if it had one.
+ */
+export interface ForwardableRequest extends http.IncomingMessage {
+  readonly originalUrl?: string;
+  readonly body?: unknown;
+}
 
 /** Request header marking a forwarded copy; its value is the id of the node that forwarded it. */
 export const FORWARDED_BY_HEADER = 'x-raft-forwarded-by';
@@ -68,7 +77,7 @@ export class LeaderForwarder implements OnModuleDestroy {
    * Answers `req` through `res` with the leader's answer, or throws an ApiError: 503 no_leader
    * when no leader can be reached (nothing applied), 504 timeout when a write may have been.
    */
-  async relay(req: Request, res: Response, notLeader: NotLeaderError): Promise<void> {
+  async relay(req: ForwardableRequest, res: http.ServerResponse, notLeader: NotLeaderError): Promise<void> {
     const leaderId = notLeader.leaderId;
     const forwardedBy = req.headers[FORWARDED_BY_HEADER];
     if (forwardedBy !== undefined) {
@@ -84,7 +93,7 @@ export class LeaderForwarder implements OnModuleDestroy {
       throw ApiError.unavailable(`too many requests being forwarded to the leader ${leaderId}; retry shortly`);
     }
 
-    const target = new URL(leaderUrl.replace(/\/+$/, '') + req.originalUrl);
+    const target = new URL(leaderUrl.replace(/\/+$/, '') + (req.originalUrl ?? req.url ?? '/'));
     const body = requestBody(req);
     const resendable = req.method === 'GET' || req.method === 'HEAD' || carriesClientSequence(req.body);
     const isWrite = req.method !== 'GET' && req.method !== 'HEAD';
@@ -110,7 +119,7 @@ export class LeaderForwarder implements OnModuleDestroy {
     }
   }
 
-  private send(target: URL, req: Request, res: Response, body: Buffer | null): Promise<Attempt> {
+  private send(target: URL, req: ForwardableRequest, res: http.ServerResponse, body: Buffer | null): Promise<Attempt> {
     const headers: http.OutgoingHttpHeaders = { [FORWARDED_BY_HEADER]: this.config.id };
     for (const name of PASSED_REQUEST_HEADERS) {
       const value = req.headers[name];
@@ -144,10 +153,13 @@ export class LeaderForwarder implements OnModuleDestroy {
         else socket.once('connect', () => (connected = true));
       });
       upstream.on('response', (answer) => {
-        res.status(answer.statusCode ?? 502);
+        res.statusCode = answer.statusCode ?? 502;
         for (const [name, value] of Object.entries(answer.headers)) {
           if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
         }
+        // The leader's X-Raft-* headers name the node that answered; a peer that sent none
+        // gets ours (a no-op when they are there), whoever calls the forwarder.
+        setRaftHeaders(res, this.node.identity());
         answer.on('error', () => res.destroy());
         answer.on('end', () => settle({ kind: 'answered' }));
         // A client that went away: stop reading the leader's answer too.
@@ -172,7 +184,7 @@ export class LeaderForwarder implements OnModuleDestroy {
 }
 
 /** The parsed JSON body, re-encoded for the leader (null: the request had none). */
-function requestBody(req: Request): Buffer | null {
+function requestBody(req: ForwardableRequest): Buffer | null {
   const body: unknown = req.body;
   if (body === undefined || body === null) return null;
   if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0 && req.headers['content-length'] === undefined) {
