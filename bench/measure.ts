@@ -3,7 +3,7 @@
  * (from /proc) and, for raft-kv, its metrics read before and after the measured run only.
  */
 import { runLoad, type LoadResult } from './load.js';
-import { diffCounters, type NodeCounters } from './prom.js';
+import { appendEntriesFigures, diffCounters, type NodeCounters } from './prom.js';
 import { jsonHeaders, type Target } from './targets.js';
 import { KEY_COUNT, PRELOAD_CONNECTIONS, VALUE, keyName, randomKeys, type Row } from './workload.js';
 
@@ -29,6 +29,9 @@ export interface RowResult {
   readonly entriesPerFsyncFollowers?: number | null;
   /** Entries the followers appended per peer POST they received (heartbeat POSTs included). */
   readonly entriesPerAppendPost?: number | null;
+  /** Exact, from raft_append_entries_* on the followers; and peer requests per entry per follower. */
+  readonly entriesPerAppend?: number | null;
+  readonly postsPerEntry?: number | null;
   readonly leaderChanged?: boolean;
 }
 
@@ -146,5 +149,6 @@ function groupingFigures(target: Target, leaderName: string, before: readonly No
     entriesPerFsyncLeader: ratio(deltas[leaderAt]!.fsyncEntries, deltas[leaderAt]!.fsyncs),
     entriesPerFsyncFollowers: ratio(sum(followers, (c) => c.fsyncEntries), sum(followers, (c) => c.fsyncs)),
     entriesPerAppendPost: ratio(sum(followers, (c) => c.lastLogIndex), sum(followers, (c) => c.peerPosts)),
+    ...appendEntriesFigures(followers),
   };
 }

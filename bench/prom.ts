@@ -14,6 +14,13 @@ export interface NodeCounters {
    * which the route label does not tell apart.
    */
   readonly peerPosts: number;
+  /**
+   * raft_append_entries_* and raft_peer_batches_total, received side: AppendEntries messages
+   * (after the sender merged them, so exact), the entries they carried, and peer requests.
+   */
+  readonly appendEntriesReceived: number;
+  readonly appendEntriesEntriesReceived: number;
+  readonly peerBatchesReceived: number;
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
@@ -39,12 +46,20 @@ export function parseCounters(text: string): NodeCounters {
   const peerPosts = samples
     .filter((s) => s.name === 'http_request_duration_seconds_count' && s.labels.includes('route="/raft/') && s.labels.includes('method="POST"'))
     .reduce((sum, s) => sum + s.value, 0);
+  const received = (name: string): number => {
+    const found = samples.find((s) => s.name === name && s.labels.includes('direction="received"'));
+    if (found === undefined) throw new Error(`/metrics has no ${name}{direction="received"}`);
+    return found.value;
+  };
   return {
     fsyncEntries: one('raft_entries_per_fsync_sum'),
     fsyncs: one('raft_entries_per_fsync_count'),
     fsyncSeconds: one('raft_fsync_seconds_sum'),
     lastLogIndex: one('raft_last_log_index'),
     peerPosts,
+    appendEntriesReceived: received('raft_append_entries_messages_total'),
+    appendEntriesEntriesReceived: received('raft_append_entries_entries_total'),
+    peerBatchesReceived: received('raft_peer_batches_total'),
   };
 }
 
@@ -56,5 +71,23 @@ export function diffCounters(before: NodeCounters, after: NodeCounters): NodeCou
     fsyncSeconds: after.fsyncSeconds - before.fsyncSeconds,
     lastLogIndex: after.lastLogIndex - before.lastLogIndex,
     peerPosts: after.peerPosts - before.peerPosts,
+    appendEntriesReceived: after.appendEntriesReceived - before.appendEntriesReceived,
+    appendEntriesEntriesReceived: after.appendEntriesEntriesReceived - before.appendEntriesEntriesReceived,
+    peerBatchesReceived: after.peerBatchesReceived - before.peerBatchesReceived,
+  };
+}
+
+/**
+ * Replication figures from the followers' counter deltas of one row: entries per AppendEntries
+ * (exact), and peer requests the leader sent per entry (per follower; heartbeats and ReadIndex
+ * rounds included). Null where nothing was replicated.
+ */
+export function appendEntriesFigures(followers: readonly NodeCounters[]): { entriesPerAppend: number | null; postsPerEntry: number | null } {
+  const sum = (f: (c: NodeCounters) => number) => followers.reduce((s, c) => s + f(c), 0);
+  const entries = sum((c) => c.appendEntriesEntriesReceived);
+  const appends = sum((c) => c.appendEntriesReceived);
+  return {
+    entriesPerAppend: entries > 0 && appends > 0 ? entries / appends : null,
+    postsPerEntry: entries > 0 ? sum((c) => c.peerBatchesReceived) / entries : null,
   };
 }

@@ -12,6 +12,7 @@ import { bootFromStorage } from './node-boot.js';
 import { InvalidTransferTargetError, RaftHost } from './raft-host.js';
 import { SnapshotClaims } from './snapshot-claims.js';
 import { PeerRpcHandler } from './transport/peer-rpc-handler.js';
+import { observeBatch } from './transport/peer-traffic.js';
 import { PeerTransport } from './transport/peer-transport.js';
 import { SnapshotReceiver } from './transport/snapshot-receiver.js';
 
@@ -115,7 +116,12 @@ export class RaftHostService extends KvNode implements OnModuleInit, OnApplicati
       const receiver = new SnapshotReceiver(storage.snapshots, claims, (m) => host.step(m), this.logger);
       const rpc = new PeerRpcHandler(
         { nodeId: config.id, members: booted.raft.voters, clusterToken: config.clusterToken },
-        { stepAll: (ms) => host.stepAll(ms), noteContact: (peer) => transport.noteContact(peer), fatal: (e) => this.fatal(e) },
+        {
+          stepAll: (ms) => host.stepAll(ms),
+          received: (ms) => observeBatch(this.metrics, 'received', ms),
+          noteContact: (peer) => transport.noteContact(peer),
+          fatal: (e) => this.fatal(e),
+        },
         receiver,
         this.logger,
       );

@@ -23,7 +23,10 @@ export interface RaftHostOptions {
   /** Take a snapshot once this many entries were applied since the last one. */
   readonly snapshotEntries: number;
   readonly snapshotChunkBytes: number;
-  /** Proposed by each new leader (and every `sessionHousekeepingMs`) as the cluster's session limits. */
+  /**
+   * Proposed by each new leader as the cluster's session limits, and again whenever the log time
+   * stood still for `sessionHousekeepingMs` while sessions exist (so idle sessions expire).
+   */
   readonly sessionLimits: SessionLimits;
   readonly sessionHousekeepingMs: number;
   /**
@@ -187,7 +190,7 @@ export class RaftHost {
     for (let k = 0; k < expired; k++) this.metrics.incProposals('failed');
     this.reads.expire(nowMs);
     this.transfers.expire(nowMs);
-    if (this.leadingTerm !== null && this.raft.role === 'leader' && nowMs >= this.nextHousekeepingMs) this.proposeSessions(nowMs);
+    if (this.leadingTerm !== null && this.raft.role === 'leader' && nowMs >= this.nextHousekeepingMs) this.maybeProposeSessions(nowMs);
     this.kick();
   }
 
@@ -232,6 +235,8 @@ export class RaftHost {
       const data = encodeCommand({ ...command, timeMs: nowMs });
       const proposed = this.raft.propose(data);
       if (!proposed.ok) throw this.proposeError(proposed);
+      // This entry moves the log time on: no sessions entry is needed for another interval.
+      this.nextHousekeepingMs = nowMs + this.options.sessionHousekeepingMs;
       this.kick();
       return this.pending.add(proposed.index, proposed.term, nowMs);
     } catch (error) {
@@ -485,6 +490,19 @@ export class RaftHost {
       }
     }
     this.settleTransfers();
+  }
+
+  /**
+   * Every applied entry moves the log time (its stamp), which is what expires idle sessions: an
+   * entry of its own is needed only when no write came for a whole interval and there are
+   * sessions to expire. Otherwise a read-only or idle cluster would append one anyway.
+   */
+  private maybeProposeSessions(nowMs: number): void {
+    if (this.stateMachine.sessionCount === 0) {
+      this.nextHousekeepingMs = nowMs + this.options.sessionHousekeepingMs;
+      return;
+    }
+    this.proposeSessions(nowMs);
   }
 
   private proposeSessions(nowMs: number): void {

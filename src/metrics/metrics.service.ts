@@ -23,6 +23,8 @@ const REQUEST_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 const REQUEST_SERIES_MAX = 1000;
 
 export type ProposalOutcome = 'committed' | 'failed';
+/** A peer request (batch of Raft messages) this node sent, or received. */
+export type PeerDirection = 'sent' | 'received';
 export type SnapshotKind = 'taken' | 'sent' | 'installed';
 
 @Injectable()
@@ -60,6 +62,25 @@ export class MetricsService {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  /** Per peer request: the exact AppendEntries count and entries carried (batches are merged, so not derivable from requests). */
+  private readonly peerBatches = new Counter({
+    name: 'raft_peer_batches_total',
+    help: 'Peer requests carrying Raft messages (one request may carry several messages), sent or received',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  private readonly appendEntriesMessages = new Counter({
+    name: 'raft_append_entries_messages_total',
+    help: 'AppendEntries messages sent to or received from peers (entry-less ones included)',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  private readonly appendEntriesEntries = new Counter({
+    name: 'raft_append_entries_entries_total',
+    help: 'Log entries carried by the AppendEntries messages sent or received',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
   private readonly leaderChanges = new Counter({
     name: 'raft_leader_changes_total',
     help: 'Times this node saw the leader change (including to none)',
@@ -91,6 +112,12 @@ export class MetricsService {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const r of ROLES) this.role.labels(r).set(0);
+    // Zero series from the start, so a scrape before any traffic already shows them.
+    for (const direction of ['sent', 'received'] as const) {
+      this.peerBatches.labels(direction).inc(0);
+      this.appendEntriesMessages.labels(direction).inc(0);
+      this.appendEntriesEntries.labels(direction).inc(0);
+    }
   }
 
   observeFsyncSeconds(s: number): void {
@@ -119,6 +146,13 @@ export class MetricsService {
 
   incSnapshots(kind: SnapshotKind): void {
     this.snapshots.labels(kind).inc();
+  }
+
+  /** One peer request of `direction` carrying `appendEntries` AppendEntries messages with `entries` entries in all. */
+  observePeerBatch(direction: PeerDirection, appendEntries: number, entries: number): void {
+    this.peerBatches.labels(direction).inc();
+    if (appendEntries > 0) this.appendEntriesMessages.labels(direction).inc(appendEntries);
+    if (entries > 0) this.appendEntriesEntries.labels(direction).inc(entries);
   }
 
   incLeaderChanges(): void {

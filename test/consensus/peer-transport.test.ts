@@ -138,14 +138,20 @@ async function receivingNode(dir: string, token: string | null) {
   const stepped: Message[] = [];
   const contacts: NodeId[] = [];
   const fatal: unknown[] = [];
+  const received: number[] = [];
   const receiver = new SnapshotReceiver(store, new SnapshotClaims(), (m) => stepped.push(m), silentLog);
   const handler = new PeerRpcHandler(
     { nodeId: 'n2', members: ['n1', 'n2', 'n3'], clusterToken: token },
-    { stepAll: (ms) => stepped.push(...ms), noteContact: (p) => contacts.push(p), fatal: (e) => fatal.push(e) },
+    {
+      stepAll: (ms) => stepped.push(...ms),
+      received: (ms) => received.push(ms.length),
+      noteContact: (p) => contacts.push(p),
+      fatal: (e) => fatal.push(e),
+    },
     receiver,
     silentLog,
   );
-  return { store, stepped, contacts, fatal, handler, receiver };
+  return { store, stepped, contacts, fatal, handler, receiver, received };
 }
 
 let tempDir: string | null = null;

@@ -37,6 +37,11 @@ function installDurabilityCheck(c: HostCluster): string[] {
 
 let violations: string[];
 
+async function tickLeader(id: string): Promise<void> {
+  cluster.node(id).host.tick();
+  await cluster.settle();
+}
+
 beforeEach(() => {
   cluster = new HostCluster(['n1', 'n2', 'n3']);
   violations = installDurabilityCheck(cluster);
@@ -52,6 +57,8 @@ describe('RaftHost: election and writes', () => {
     const leader = cluster.node('n1').host;
     expect(leader.raft.role).toBe('leader');
     expect(leader.applied).toBe(2);
+    // Followers learn the commit index on the leader's next tick (deferCommitOnlyAppends).
+    await tickLeader('n1');
     for (const id of ['n2', 'n3']) {
       const follower = cluster.node(id).host;
       expect(follower.raft.leaderId).toBe('n1');
@@ -78,6 +85,9 @@ describe('RaftHost: election and writes', () => {
     await cluster.settle();
     expect(await write).toEqual({ key: 'k', value: 'v1', index: 3 });
     expect(seenAtAnswer).toBe('v1');
+    // The answer did not wait for the followers to learn the commit: that comes with the next tick.
+    for (const id of ['n2', 'n3']) expect(cluster.node(id).host.stateMachine.get('k')).toBeNull();
+    await tickLeader('n1');
     for (const id of ['n2', 'n3']) expect(cluster.node(id).host.stateMachine.get('k')?.value).toBe('v1');
     expect(cluster.node('n1').metrics.get('proposals_committed')).toBe(1);
   });

@@ -29,6 +29,9 @@ export const TEST_NODE_DEFAULTS = {
   heartbeatTicks: 1,
   electionTicksMin: 10,
   electionTicksMax: 20,
+  // Transcripts see the commit index reach followers without ticking (etcd-raft's way);
+  // commit-broadcast.test.ts covers the deferred default.
+  deferCommitOnlyAppends: false,
 } as const;
 
 const encoder = new TextEncoder();

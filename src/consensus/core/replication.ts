@@ -64,7 +64,7 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
     return true;
   }
   const entries = r.log.entriesFrom(pr.next, r.limits.maxEntriesPerAppend, r.limits.maxBytesPerAppend);
-  if (entries.length === 0 && !sendIfEmpty && !pr.canBumpCommit(r.log.committed)) return false;
+  if (entries.length === 0 && !sendIfEmpty && (r.limits.deferCommitOnlyAppends || !pr.canBumpCommit(r.log.committed))) return false;
   r.send({ type: 'AppendEntries', to, prevLogIndex, prevLogTerm, entries, commit: r.log.committed });
   pr.sentAppend(entries[entries.length - 1]?.index);
   pr.noteSentCommit(r.log.committed);
@@ -82,6 +82,19 @@ function sendAppendsUntilPaused(r: Raft, to: NodeId, sendIfEmpty: boolean): void
 export function bcastAppend(r: Raft, sendIfEmpty: boolean): void {
   for (const id of r.voters) {
     if (id !== r.id) sendAppendsUntilPaused(r, id, sendIfEmpty);
+  }
+}
+
+/**
+ * With deferCommitOnlyAppends, on each leader tick: an empty append carrying the commit index to
+ * each replicating follower that has not been sent it yet (appends carrying entries, and
+ * heartbeats, tell it too). Paused followers learn it once their window frees.
+ */
+export function bcastCommit(r: Raft): void {
+  for (const id of r.voters) {
+    if (id === r.id) continue;
+    const pr = progressOf(r, id);
+    if (pr.state === 'replicate' && pr.canBumpCommit(r.log.committed)) sendAppend(r, id, true);
   }
 }
 
@@ -112,7 +125,10 @@ export function maybeCommit(r: Raft): boolean {
   return r.log.commitTo(quorumIndex);
 }
 
-/** After the leader's commit index moved: release waiting reads, tell the followers (once each). */
+/**
+ * After the leader's commit index moved: release waiting reads, send what the followers are
+ * missing (with deferCommitOnlyAppends, only appends carrying entries; see bcastCommit).
+ */
 export function onCommitAdvanced(r: Raft): void {
   if (r.committedInCurrentTerm()) {
     for (const context of r.reads.takeWaitingForCommit()) r.registerRead(context);

@@ -26,6 +26,8 @@ export interface PeerChannelEvents {
   failed(peer: NodeId, error: unknown, first: boolean): void;
   /** Messages were dropped because the queue was full. */
   dropped(peer: NodeId, count: number): void;
+  /** A batch is being posted (whatever the outcome): exactly the messages on the wire. */
+  sent?(peer: NodeId, batch: readonly Message[]): void;
 }
 
 interface Queued {
@@ -103,6 +105,7 @@ export class PeerChannel {
       return;
     }
     const batch = this.takeBatch();
+    this.events.sent?.(this.peer, batch);
     this.inFlight = true;
     void this.post(batch);
   }

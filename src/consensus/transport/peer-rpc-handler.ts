@@ -15,6 +15,8 @@ export interface PeerRpcAnswer {
 export interface PeerRpcSink {
   /** Steps a batch into the core. */
   stepAll(messages: readonly Message[]): void;
+  /** A well-formed batch for this node arrived (counted before stepping). */
+  received(messages: readonly Message[]): void;
   /** Heard from `peer` just now (for lastContactMs). */
   noteContact(peer: NodeId): void;
   /** A disk failure while storing a received snapshot: the node must stop. */
@@ -95,6 +97,7 @@ export class PeerRpcHandler {
     }
     const from = messages[0]?.from;
     if (from !== undefined) this.sink.noteContact(from);
+    this.sink.received(messages);
     this.sink.stepAll(messages);
     return NO_CONTENT;
   }

@@ -4,6 +4,7 @@ import type { Clock, HostLog, HostMetrics, HostSnapshotStore, HostTransport } fr
 import { kv } from '../host-ports.js';
 import { PeerChannel, type BatchPoster, type PeerChannelOptions } from './peer-channel.js';
 import { PeerEndpoint } from './peer-endpoint.js';
+import { observeBatch, type PeerTrafficMetrics } from './peer-traffic.js';
 import { SnapshotSender } from './snapshot-sender.js';
 
 export interface PeerTransportOptions {
@@ -40,7 +41,7 @@ export class PeerTransport implements HostTransport {
   constructor(
     options: PeerTransportOptions,
     store: HostSnapshotStore,
-    private readonly metrics: HostMetrics,
+    private readonly metrics: HostMetrics & PeerTrafficMetrics,
     private readonly log: HostLog,
     private readonly clock: Clock,
     posterFactory: PosterFactory = defaultPosterFactory(options),
@@ -54,6 +55,7 @@ export class PeerTransport implements HostTransport {
           delivered: (id) => this.onDelivered(id),
           failed: (id, error, first) => this.onFailed(id, error, first),
           dropped: () => undefined,
+          sent: (_, batch) => observeBatch(this.metrics, 'sent', batch),
         }),
       );
       this.snapshotPosters.set(peer.id, posterFactory(peer, 'snapshots'));
