@@ -25,6 +25,8 @@ export interface LoadSpec {
   readonly next: (session: Session) => HttpRequestSpec;
   /** Called once a second with the responses so far (for a progress line). */
   readonly onTick?: (responses: number, elapsedSeconds: number) => void;
+  /** Called on every response as it arrives (status, latency in ms), e.g. to find pauses. */
+  readonly onResponse?: (statusCode: number, latencyMs: number) => void;
 }
 
 export interface LoadResult {
@@ -75,7 +77,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }, (error: unknown, result) => (error ? fail(error) : finish(result)));
   let responses = 0;
   let elapsedSeconds = 0;
-  instance.on('response', () => responses++);
+  instance.on('response', (_client, statusCode, _bytes, latencyMs) => {
+    responses++;
+    spec.onResponse?.(statusCode, latencyMs);
+  });
   instance.on('tick', () => spec.onTick?.(responses, ++elapsedSeconds));
   const result = await finished;
   const cpu = process.cpuUsage(cpuBefore);

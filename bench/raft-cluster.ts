@@ -20,20 +20,59 @@ interface StatusView {
 export class RaftKvCluster implements Target {
   readonly name = 'raft-kv';
 
-  private constructor(readonly members: readonly Member[]) {}
+  /** Replaced in place when a node restarts (same name, url and data dir). */
+  private readonly nodes: Member[];
 
-  static async start(run: BenchRun, mainJs: string): Promise<RaftKvCluster> {
+  private constructor(
+    private readonly run: BenchRun,
+    nodes: Member[],
+    /** Each node's command line and environment, to start it again. */
+    private readonly launches: ReadonlyMap<string, { readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv }>,
+  ) {
+    this.nodes = nodes;
+  }
+
+  get members(): readonly Member[] {
+    return this.nodes;
+  }
+
+  /** `nodeOptions`: NODE_OPTIONS for every node (null: the parent's environment minus RAFT_*). */
+  static async start(run: BenchRun, mainJs: string, nodeOptions: string | null = null): Promise<RaftKvCluster> {
     const ports = await freePorts(CLUSTER_SIZE);
     const ids = ports.map((_, i) => `n${i + 1}`);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RAFT_')));
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RAFT_')));
+    if (nodeOptions !== null) env['NODE_OPTIONS'] = nodeOptions;
+    const launches = new Map<string, { args: string[]; env: NodeJS.ProcessEnv }>();
     const members = ids.map((id, i): Member => {
       const peers = ids.flatMap((other, j) => (j === i ? [] : [`${other}=http://127.0.0.1:${ports[j]}`])).join(',');
       const args = [mainJs, '--id', id, '--host', '127.0.0.1', '--port', String(ports[i]), '--peers', peers, '--data-dir', join(run.dir, id)];
+      launches.set(id, { args, env });
       return { name: id, url: `http://127.0.0.1:${ports[i]}`, process: run.start(id, process.execPath, args, env) };
     });
-    const cluster = new RaftKvCluster(members);
+    const cluster = new RaftKvCluster(run, members, launches);
     await cluster.leader();
     return cluster;
+  }
+
+  /** Stops node `name` (SIGTERM, waits for its exit: it flushes and releases its data dir). */
+  async stopNode(name: string): Promise<void> {
+    await this.node(name).member.process.stop();
+  }
+
+  /** Starts a stopped node again, same command line and data dir; its Member is replaced. */
+  startNode(name: string): Member {
+    const { at, member } = this.node(name);
+    if (member.process.running) throw new Error(`raft-kv node ${name} is still running`);
+    const launch = this.launches.get(name)!;
+    const started: Member = { ...member, process: this.run.start(name, process.execPath, launch.args, launch.env) };
+    this.nodes[at] = started;
+    return started;
+  }
+
+  private node(name: string): { at: number; member: Member } {
+    const at = this.nodes.findIndex((m) => m.name === name);
+    if (at < 0 || !this.launches.has(name)) throw new Error(`no raft-kv node ${name}`);
+    return { at, member: this.nodes[at]! };
   }
 
   /** The leader that every member agrees on (waits for one). */

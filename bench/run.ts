@@ -5,6 +5,7 @@
  *   2. a fresh 3-node raft-kv cluster (fsync on) from dist/main.js: preload 10,000 keys, then each
  *      row of workload.ts for --seconds (default 10, --quick 2) after a warm-up;
  *   3. with --vs-etcd, a 3-member etcd on loopback under the same rows (no append: etcd has none).
+ * `--scale` runs bench/scale.ts instead (1,000,000 keys: memory, snapshot pauses, restart, throughput).
  * Prints a table and writes JSON to results/bench-<time>.json (or --out). Every process and the
  * run directory (under data/) are removed at the end, also on Ctrl-C.
  */
@@ -19,6 +20,8 @@ import { measureRow, preload, type Progress, type RowResult } from './measure.js
 import { parseOptions, type BenchOptions } from './options.js';
 import { BenchRun, freePorts, until } from './processes.js';
 import { RaftKvCluster } from './raft-cluster.js';
+import { runScale } from './scale.js';
+import { printScaleReport } from './scale-report.js';
 import { fmt, renderTable } from './table.js';
 import { KEY_COUNT, ROWS, VALUE, keyName, randomKeys } from './workload.js';
 
@@ -44,6 +47,13 @@ async function main(): Promise<void> {
   console.log(`raft-kv bench: rows of ${options.rowSeconds} s after ${options.warmupSeconds} s warm-up; ${cpus().length} CPUs; data in ${run.dir}`);
   if (etcd !== null) console.log(`comparing with ${etcd.version} (${etcd.path})`);
   try {
+    if (options.scale) {
+      const scale = await runScale(run, mainJs, etcd?.path ?? null, options, progress);
+      const verdicts = printScaleReport(scale, options.nodeOptions);
+      const outFile = writeResults(options, { scale, verdicts, etcdVersion: etcd?.version ?? null }, 'bench-scale');
+      console.log(`\nresults written to ${outFile}`);
+      return;
+    }
     const fsync = measureFsyncRate(run.dir, Math.min(options.rowSeconds, 10));
     progress(`  fdatasync: ${fsync.syncsPerSecond.toFixed(0)}/s, p50 ${fmt(fsync.latencyMs.p50)} ms, p99 ${fmt(fsync.latencyMs.p99)} ms`, true);
     const echo = await measureEcho(run, options);
@@ -80,7 +90,7 @@ async function measureEcho(run: BenchRun, options: BenchOptions): Promise<LoadRe
 }
 
 async function measureRaftKv(run: BenchRun, mainJs: string, options: BenchOptions): Promise<RowResult[]> {
-  const cluster = await RaftKvCluster.start(run, mainJs);
+  const cluster = await RaftKvCluster.start(run, mainJs, options.nodeOptions);
   console.log(`raft-kv: 3 nodes up (${cluster.members.map((m) => m.url).join(' ')}), leader ${(await cluster.leader()).name}`);
   await preload(cluster, progress);
   const keys = await cluster.keyCount();
@@ -119,18 +129,18 @@ function ms(value: number | undefined): string {
 
 function printReport(options: BenchOptions, fsync: FsyncRate, echo: LoadResult, raft: readonly RowResult[], etcd: readonly RowResult[] | null): void {
   console.log(`\nraft-kv, 3 nodes on loopback, fsync on; ${options.rowSeconds} s per row; 100-byte values over 10,000 keys; requests to the leader`);
-  const headers = ['row', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU % n1/n2/n3', 'ent/fsync L', 'ent/fsync F', 'ent/AE post', 'gen CPU %'];
+  const headers = ['row', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU % n1/n2/n3', 'ent/fsync L', 'ent/fsync F', 'ent/AE', 'posts/ent', 'gen CPU %'];
   const lines = raft.map((r) => [
     r.row + (r.leaderChanged ? ' (leader changed!)' : ''),
     fmt(r.load?.requestsPerSecond, 0), ms(r.load?.latencyMs.p50), ms(r.load?.latencyMs.p99), String(r.load?.errors ?? '-'),
-    cpuCell(r), fmt(r.entriesPerFsyncLeader), fmt(r.entriesPerFsyncFollowers), fmt(r.entriesPerAppendPost), fmt(r.generatorCpuPercent, 0),
+    cpuCell(r), fmt(r.entriesPerFsyncLeader), fmt(r.entriesPerFsyncFollowers), fmt(r.entriesPerAppend), fmt(r.postsPerEntry), fmt(r.generatorCpuPercent, 0),
   ]);
-  lines.push([`ceiling: NestJS echo PUT c=${ECHO_CONNECTIONS}`, fmt(echo.requestsPerSecond, 0), ms(echo.latencyMs.p50), ms(echo.latencyMs.p99), String(echo.errors), '-', '-', '-', '-', '-']);
-  lines.push([`ceiling: fdatasync ${fsync.recordBytes} B (1 writer)`, fmt(fsync.syncsPerSecond, 0), fmt(fsync.latencyMs.p50), fmt(fsync.latencyMs.p99), '0', '-', '1', '-', '-', '-']);
+  lines.push([`ceiling: NestJS echo PUT c=${ECHO_CONNECTIONS}`, fmt(echo.requestsPerSecond, 0), ms(echo.latencyMs.p50), ms(echo.latencyMs.p99), String(echo.errors), '-', '-', '-', '-', '-', '-']);
+  lines.push([`ceiling: fdatasync ${fsync.recordBytes} B (1 writer)`, fmt(fsync.syncsPerSecond, 0), fmt(fsync.latencyMs.p50), fmt(fsync.latencyMs.p99), '0', '-', '1', '-', '-', '-', '-']);
   console.log(renderTable(headers, lines));
   console.log('CPU: percent of one core per node over the measured run (* = leader); gen = the load generator (same machine).');
-  console.log('ent/fsync: Raft entries per WAL fdatasync (group commit), leader / followers. ent/AE post: entries the followers appended');
-  console.log('per peer POST received from the leader (heartbeat-only POSTs included, so a lower bound on entries per AppendEntries).');
+  console.log('ent/fsync: Raft entries per WAL fdatasync (group commit), leader / followers. ent/AE: entries per AppendEntries the');
+  console.log('followers received (exact, raft_append_entries_*). posts/ent: peer requests each follower received per entry (heartbeats included).');
   if (etcd === null) return;
   console.log(`\nthe same rows against etcd (3 members on loopback, gRPC gateway, requests to the leader); ratio = raft-kv req/s / etcd req/s`);
   const vsHeaders = ['row', 'raft-kv req/s', 'etcd req/s', 'ratio', 'etcd p50 ms', 'etcd p99 ms', 'etcd errors', 'etcd CPU %'];
@@ -144,14 +154,14 @@ function printReport(options: BenchOptions, fsync: FsyncRate, echo: LoadResult, 
   console.log(renderTable(vsHeaders, vsLines));
 }
 
-function writeResults(options: BenchOptions, results: object): string {
-  const outFile = options.outFile ?? join(REPO_ROOT, 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+function writeResults(options: BenchOptions, results: object, prefix = 'bench'): string {
+  const outFile = options.outFile ?? join(REPO_ROOT, 'results', `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(outFile), { recursive: true });
   const document = {
     startedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version },
     options,
-    rows: ROWS,
+    ...(options.scale ? {} : { rows: ROWS }),
     ...results,
   };
   writeFileSync(outFile, `${JSON.stringify(document, null, 2)}\n`);

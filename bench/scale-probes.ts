@@ -1,0 +1,125 @@
+/**
+ * What the scale run reads from outside the nodes: memory from /proc/<pid>/status, events from a
+ * node's log file, the event-loop delay from /metrics, and /admin/status.
+ */
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import type { BenchProcess } from './processes.js';
+import type { Member } from './targets.js';
+
+export interface ProcessMemory {
+  /** Resident set size now (VmRSS), in bytes. */
+  readonly rssBytes: number;
+  /** The highest RSS of the process's life so far (VmHWM), in bytes. */
+  readonly peakRssBytes: number;
+}
+
+export function processMemory(pid: number): ProcessMemory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (m === null) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(m[1]) * 1024;
+  };
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
+}
+
+/** Samples every member's VmRSS once a second and keeps each one's largest sample. */
+export class RssSampler {
+  private readonly maxByName = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly members: () => readonly Member[]) {}
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 1000);
+  }
+
+  stop(): ReadonlyMap<string, number> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+    return this.maxByName;
+  }
+
+  private sample(): void {
+    for (const m of this.members()) {
+      if (!m.process.running) continue;
+      try {
+        const { rssBytes } = processMemory(m.process.pid);
+        this.maxByName.set(m.name, Math.max(this.maxByName.get(m.name) ?? 0, rssBytes));
+      } catch {
+        // The process exited between the check and the read.
+      }
+    }
+  }
+}
+
+/** One `event=... key=value` log line, its fields as strings. */
+export type LogEvent = Readonly<Record<string, string>>;
+
+const FIELD = /(\w+)=("(?:[^"\\]|\\.)*"|\S*)/g;
+
+function parseLine(line: string): LogEvent {
+  const fields: Record<string, string> = {};
+  for (const m of line.matchAll(FIELD)) fields[m[1]!] = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
+  return fields;
+}
+
+/** A place in a process's log file: events logged after it can be read later. */
+export interface LogMark {
+  readonly file: string;
+  readonly offset: number;
+}
+
+export function markLog(process: BenchProcess): LogMark {
+  return { file: process.logFile, offset: statSync(process.logFile).size };
+}
+
+/** The `event=<name>` lines logged since `mark`. */
+export function eventsSince(mark: LogMark, name: string): LogEvent[] {
+  const size = statSync(mark.file).size;
+  if (size <= mark.offset) return [];
+  const buf = Buffer.alloc(size - mark.offset);
+  const fd = openSync(mark.file, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, mark.offset);
+  } finally {
+    closeSync(fd);
+  }
+  return buf
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.includes(`event=${name} `) || line.endsWith(`event=${name}`))
+    .map(parseLine);
+}
+
+/**
+ * The longest event-loop delay the node saw since the previous read, in ms: prom-client's
+ * default `nodejs_eventloop_lag_max_seconds` (perf_hooks.monitorEventLoopDelay, reset by every
+ * scrape), so a scrape before a window and one after it give the window's worst stall.
+ */
+export async function eventLoopLagMaxMs(member: Member): Promise<number> {
+  const r = await fetch(`${member.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!r.ok) throw new Error(`${member.name} /metrics answered ${r.status}`);
+  const m = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})?\s+(\S+)/m.exec(await r.text());
+  if (m === null) throw new Error(`${member.name} /metrics has no nodejs_eventloop_lag_max_seconds`);
+  return Number(m[1]) * 1000;
+}
+
+/** The fields of GET /admin/status the scale run reads (SPEC 3). */
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly leaderId: string | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+  readonly keys: number;
+  readonly snapshot: { readonly index: number; readonly term: number; readonly bytes: number };
+}
+
+export async function nodeStatus(member: Member): Promise<NodeStatus> {
+  const r = await fetch(`${member.url}/admin/status`, { signal: AbortSignal.timeout(2000) });
+  if (!r.ok) throw new Error(`${member.name} /admin/status answered ${r.status}`);
+  return (await r.json()) as NodeStatus;
+}
