@@ -25,11 +25,12 @@ const STEP_DEADLINE_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 2000;
 /**
  * A write is retried with the same clientId+seq this long before its outcome is left unknown.
- * Half the clients (odd ones) have the short budget, below the longer faults, so some writes
- * end unknown and may still commit later, which the checker must allow; the others ride out
- * most faults, so most ops keep an answer that constrains the history.
+ * Client i gets budget i modulo this list. The 3 s and 6 s budgets ride out most faults, so most
+ * ops keep an answer that constrains the history; the 700 ms one (below an election after a
+ * leader crash) gives up during most leader faults, so some writes end unknown and may still
+ * commit later, which the checker must allow.
  */
-const RETRY_BUDGETS_MS: readonly number[] = [3000, 6000];
+const RETRY_BUDGETS_MS: readonly number[] = [3000, 6000, 700];
 /** The final reads run on a healed cluster: they may wait longer. */
 const FINAL_READ_RETRY_BUDGET_MS = 30_000;
 const THINK_MS_MAX = 10;
