@@ -5,7 +5,6 @@
  * Exit 0 on PASS, 5 on a violation (or a run that could not finish), 2 on a bad command line.
  */
 import { randomInt } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { EXIT_DRILL_FAILED, EXIT_OK, EXIT_USAGE } from '../cli/exit-codes.js';
 import { ChaosUsageError, parseChaosArgs, replayCommand, CHAOS_USAGE, type ChaosCommandLine } from './chaos-options.js';
 import { formatChaosReport } from './chaos-report.js';
 import { runChaos, type ChaosIo } from './run-chaos.js';
+import { isMainModule } from '../cli/main-module.js';
 
 export interface ChaosCliIo {
   readonly stdout: { write(text: string): unknown };
@@ -62,17 +62,7 @@ async function copyServiceBuild(): Promise<{ mainJs: string; remove: () => Promi
   return { mainJs: join(copyDir, 'main.js'), remove: () => rm(copyDir, { recursive: true, force: true }) };
 }
 
-function isMainModule(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   // Exit by running out of work, so output written to a pipe is flushed first.
   process.exitCode = await runChaosCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 }

@@ -9,10 +9,8 @@
  * local cluster of its own. `run(argv, io)` does everything and returns the
  * exit code, so it runs in-process in tests; the lines at the bottom make this file the binary.
  */
-import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseEndpointList } from '../client/endpoints.js';
 import { KvClient, type KvClientOptions } from '../client/kv-client.js';
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './command-line.js';
@@ -20,6 +18,7 @@ import { runDrillCommand } from './drill-command.js';
 import { execute, type Output } from './execute.js';
 import { EXIT_OK, EXIT_USAGE, type ExitCode } from './exit-codes.js';
 import { runRepl } from './repl.js';
+import { isMainModule } from './main-module.js';
 
 /** The local cluster `npm start` runs. */
 export const DEFAULT_ENDPOINTS = 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003';
@@ -93,18 +92,7 @@ function makeClient(commandLine: CommandLine, io: KvctlIo): KvClient {
   });
 }
 
-/** True when this module is the program node was started with (directly or through the npm bin link). */
-function isMainModule(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   const code = await run(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

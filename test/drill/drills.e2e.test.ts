@@ -8,13 +8,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { dirname } from 'node:path';
 import { buildService } from '../e2e/helpers/build.js';
-import { DRILL_DEADLINE_MS, type DrillRun, expectPass as expectPassWith, figure, runKvctlDrill } from './helpers/kvctl-drill.js';
+import { DRILL_DEADLINE_MS, type DrillRun, ELECTION_TIMEOUT_MIN_MS, expectPass as expectPassWith, figure, HEARTBEAT_MS, runKvctlDrill } from './helpers/kvctl-drill.js';
 
 /** Seconds of load before the fault and after recovery: short, the checks do not need volume. */
 const LOAD_SECONDS = 2;
-/** The service's defaults (SPEC 1). */
-const ELECTION_TIMEOUT_MIN_MS = 300;
-const HEARTBEAT_MS = 50;
 
 let dist: string;
 

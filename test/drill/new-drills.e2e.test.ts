@@ -10,12 +10,9 @@ import { dirname } from 'node:path';
 import { SNAPSHOT_ENTRIES } from '../../src/drill/drills/lagging-follower.js';
 import { PAUSE_MS_MIN } from '../../src/drill/drills/pause-leader.js';
 import { buildService } from '../e2e/helpers/build.js';
-import { check, DRILL_DEADLINE_MS, expectPass, figure, figureMatching, runKvctlDrill } from './helpers/kvctl-drill.js';
+import { check, DRILL_DEADLINE_MS, ELECTION_TIMEOUT_MIN_MS, expectPass, figure, figureMatching, HEARTBEAT_MS, runKvctlDrill } from './helpers/kvctl-drill.js';
 
 const LOAD_SECONDS = 1;
-/** The service's default election timeout lower bound and heartbeat (SPEC 1). */
-const ELECTION_TIMEOUT_MIN_MS = 300;
-const HEARTBEAT_MS = 50;
 
 let dist: string;
 

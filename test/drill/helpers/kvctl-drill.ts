@@ -70,3 +70,7 @@ export function expectPass(run: DrillRun, expect: typeof import('@jest/globals')
   expect(figure(run.report, 'final commit index')).toBeGreaterThanOrEqual(acknowledged);
   expect(run.stderr).toContain('stop the load, verify every node');
 }
+
+/** The service's default election timeout lower bound and heartbeat (SPEC 1), for bounds on measured times. */
+export const ELECTION_TIMEOUT_MIN_MS = 300;
+export const HEARTBEAT_MS = 50;
