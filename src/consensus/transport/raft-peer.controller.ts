@@ -12,7 +12,8 @@ class BodyTooLargeError extends Error {}
  * `POST /raft/:route`: peer RPC (the endpoints are listed in peer-routes.ts). The body is read
  * raw (`application/octet-stream`, binary, never JSON-parsed) and handed to PeerRpcHandler;
  * the answer is written here directly, in SPEC's error shape when it is one. Internal: not in
- * the OpenAPI document.
+ * the OpenAPI document. The common requests never get here: the peer hot path (peer-hot-path.ts)
+ * answers them the same way before express; this route serves what it hands on.
  */
 @ApiExcludeController()
 @Controller('raft')
