@@ -135,7 +135,7 @@ export async function measureRow(
     leaderChanged: leaderAfter.name !== leader.name,
     ...(countersBefore !== null && countersAfter !== null ? groupingFigures(target, leader.name, countersBefore, countersAfter) : {}),
   };
-  progress(`${label}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ${load.errors} errors`, true);
+  progress(`${label}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, ${load.errors} errors`, true);
   return result;
 }
 

@@ -84,7 +84,7 @@ async function measureEcho(run: BenchRun, options: BenchOptions): Promise<LoadRe
     url, connections: ECHO_CONNECTIONS, seconds: options.rowSeconds, next,
     onTick: (n, s) => progress(`  echo app c=${ECHO_CONNECTIONS}: ${s}/${options.rowSeconds} s, ${n} answers`, false),
   });
-  progress(`  echo app c=${ECHO_CONNECTIONS}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`, true);
+  progress(`  echo app c=${ECHO_CONNECTIONS}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms`, true);
   await run.stop([app]);
   return result;
 }
@@ -121,10 +121,10 @@ function cpuCell(r: RowResult): string {
   return r.cpu?.map((c) => `${fmt(c.percent, 0)}${c.leader ? '*' : ''}`).join('/') ?? '-';
 }
 
-/** Latency cells: autocannon measures whole milliseconds, so 0 means under 1 ms. */
+/** Latency cells: to the hundredth of a millisecond below 10 ms, whole milliseconds above. */
 function ms(value: number | undefined): string {
   if (value === undefined) return '-';
-  return value === 0 ? '<1' : fmt(value, 0);
+  return fmt(value, value < 10 ? 2 : 0);
 }
 
 function printReport(options: BenchOptions, fsync: FsyncRate, echo: LoadResult, raft: readonly RowResult[], etcd: readonly RowResult[] | null): void {
