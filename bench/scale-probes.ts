@@ -107,6 +107,30 @@ export async function eventLoopLagMaxMs(member: Member): Promise<number> {
   return Number(m[1]) * 1000;
 }
 
+/** Where a node's memory goes, from prom-client's default metrics (process.memoryUsage / v8 heap spaces). */
+export interface NodeHeap {
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  /** Memory of Buffers and other objects held outside the V8 heap. */
+  readonly externalBytes: number;
+}
+
+export async function nodeHeap(member: Member): Promise<NodeHeap> {
+  const r = await fetch(`${member.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!r.ok) throw new Error(`${member.name} /metrics answered ${r.status}`);
+  const text = await r.text();
+  const gauge = (name: string): number => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(text);
+    if (m === null) throw new Error(`${member.name} /metrics has no ${name}`);
+    return Number(m[1]);
+  };
+  return {
+    heapUsedBytes: gauge('nodejs_heap_size_used_bytes'),
+    heapTotalBytes: gauge('nodejs_heap_size_total_bytes'),
+    externalBytes: gauge('nodejs_external_memory_bytes'),
+  };
+}
+
 /** The fields of GET /admin/status the scale run reads (SPEC 3). */
 export interface NodeStatus {
   readonly id: string;

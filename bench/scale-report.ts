@@ -58,10 +58,14 @@ export function printScaleReport(r: ScaleResult, nodeOptions: string | null): Sc
   console.log(renderTable(['target', 'goal', 'measured', 'result'],
     verdicts.map((v) => [v.target, v.goal, v.measured, v.pass === null ? 'N/A' : v.pass ? 'PASS' : 'FAIL'])));
 
-  console.log('\nmemory per node (VmRSS idle after the load; largest 1 s sample through the pause and throughput runs; VmHWM)');
-  const memoryRows = r.memoryIdle.map((m) => ['raft-kv ' + m.name, mib(m.rssBytes), mib(m.maxSampledRssBytes), mib(m.peakRssBytes), `x${fmt(m.maxSampledRssBytes / r.rawBytes)}`]);
-  for (const m of r.etcd?.memory ?? []) memoryRows.push([m.name, mib(m.rssBytes), '-', mib(m.peakRssBytes), `x${fmt(m.rssBytes / r.rawBytes)}`]);
-  console.log(renderTable(['process', 'RSS idle', 'RSS max sampled', 'VmHWM', 'max / raw'], memoryRows));
+  console.log('\nmemory per node (VmRSS idle after the load; largest 1 s sample through the pause and throughput runs; VmHWM; ' +
+    'V8 heap used / total and external memory when idle)');
+  const memoryRows = r.memoryIdle.map((m) => [
+    'raft-kv ' + m.name, mib(m.rssBytes), mib(m.maxSampledRssBytes), mib(m.peakRssBytes), `x${fmt(m.maxSampledRssBytes / r.rawBytes)}`,
+    `${mib(m.heap.heapUsedBytes)} / ${mib(m.heap.heapTotalBytes)}`, mib(m.heap.externalBytes),
+  ]);
+  for (const m of r.etcd?.memory ?? []) memoryRows.push([m.name, mib(m.rssBytes), '-', mib(m.peakRssBytes), `x${fmt(m.rssBytes / r.rawBytes)}`, '-', '-']);
+  console.log(renderTable(['process', 'RSS idle', 'RSS max sampled', 'VmHWM', 'max / raw', 'heap used / total', 'external'], memoryRows));
 
   console.log('\nthroughput rows (CPU: percent of one core per node, * = leader)');
   console.log(renderTable(['row', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU %', 'snapshots'], [r.base, r.scaled].map((t) => [

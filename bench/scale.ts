@@ -20,7 +20,7 @@ import { until, type BenchRun } from './processes.js';
 import { RaftKvCluster } from './raft-cluster.js';
 import { bulkLoad, rawBytes, scaleKeyName, type BulkLoadResult } from './scale-load.js';
 import {
-  eventLoopLagMaxMs, eventsSince, markLog, nodeStatus, processMemory, RssSampler, type LogEvent, type ProcessMemory,
+  eventLoopLagMaxMs, eventsSince, markLog, nodeHeap, nodeStatus, processMemory, RssSampler, type LogEvent, type NodeHeap, type ProcessMemory,
 } from './scale-probes.js';
 import { fmt } from './table.js';
 import type { Member, Target } from './targets.js';
@@ -96,6 +96,8 @@ export interface RestartFigure {
 
 export interface NodeMemory extends ProcessMemory {
   readonly name: string;
+  /** V8 heap and external memory once idle after the load (RSS minus heap total: code, malloc, Buffers). */
+  readonly heap: NodeHeap;
   /** The largest VmRSS sampled (once a second) through the pause and throughput measurements. */
   readonly maxSampledRssBytes: number;
 }
@@ -126,7 +128,7 @@ export async function runScale(run: BenchRun, mainJs: string, etcdPath: string |
   const base = await throughput(cluster, KEY_COUNT, options, progress);
   loads.push(await loadKeys(cluster, KEY_COUNT, keys, progress));
   await allApplied(cluster, keys);
-  const memoryIdle = cluster.members.map((m) => ({ name: m.name, ...processMemory(m.process.pid) }));
+  const memoryIdle = await Promise.all(cluster.members.map(async (m) => ({ name: m.name, ...processMemory(m.process.pid), heap: await nodeHeap(m) })));
   progress(`  idle RSS after the load: ${memoryIdle.map((m) => `${m.name} ${fmt(m.rssBytes / MiB, 0)} MiB`).join(', ')}`, true);
 
   const sampler = new RssSampler(() => cluster.members);

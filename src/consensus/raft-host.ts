@@ -12,7 +12,7 @@ import { PendingProposals } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
 import { PendingTransfers, type TransferResult } from './pending-transfers.js';
 import { SnapshotClaims } from './snapshot-claims.js';
-import { Snapshotter, type SnapshotResult } from './snapshotter.js';
+import { Snapshotter, snapshotDue, snapshotPhase, type SnapshotResult } from './snapshotter.js';
 
 export interface RaftHostOptions {
   readonly nodeId: NodeId;
@@ -527,7 +527,9 @@ export class RaftHost {
 
   private maybeSnapshot(): void {
     if (this.snapshotter.inProgress) return;
-    if (this.appliedIndex - this.snapshotter.lastIndex < this.options.snapshotEntries) return;
+    const every = this.options.snapshotEntries;
+    const phase = snapshotPhase(this.options.nodeId, this.raft.voters, every);
+    if (!snapshotDue(this.appliedIndex, this.snapshotter.lastIndex, every, phase)) return;
     this.startSnapshot().catch(() => undefined);
   }
 

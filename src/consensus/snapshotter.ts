@@ -1,8 +1,34 @@
+import { performance } from 'node:perf_hooks';
 import type { SnapshotMeta } from './core/messages.js';
 import type { KvSnapshot } from '../kv/kv-state-machine.js';
 import type { HostLog, HostMetrics, HostStorage } from './host-ports.js';
 import { kv } from './host-ports.js';
 import type { SnapshotClaims } from './snapshot-claims.js';
+
+/**
+ * Longest the snapshot encoder runs before it hands out what it has and awaits the file write, so
+ * the Ready loop and the HTTP server get the event loop at least this often while a state of
+ * millions of keys is written.
+ */
+export const SNAPSHOT_ENCODE_SLICE_MS = 8;
+
+/**
+ * Whether an automatic snapshot is due at `applied`: it reached the first point of this node's
+ * grid (`phase + k * every`) past the last snapshot. Each node so snapshots every `every` applied
+ * entries (SPEC 1), but the members of a cluster sit at different phases (see snapshotPhase), so
+ * they do not all spend CPU and disk on a snapshot of the whole state at the same moment: a commit
+ * needs a majority free to persist and acknowledge, and at 1M keys a snapshot is 100+ MiB.
+ */
+export function snapshotDue(applied: number, lastSnapshotIndex: number, every: number, phase: number): boolean {
+  const nextGridPoint = phase + (Math.floor((lastSnapshotIndex - phase) / every) + 1) * every;
+  return applied >= nextGridPoint;
+}
+
+/** A member's place on the snapshot grid: its rank among the sorted voters, spread over `every`. */
+export function snapshotPhase(nodeId: string, voters: readonly string[], every: number): number {
+  const rank = [...voters].sort().indexOf(nodeId);
+  return rank <= 0 ? 0 : Math.floor((rank * every) / voters.length);
+}
 
 export interface SnapshotResult {
   readonly index: number;
@@ -19,13 +45,18 @@ export interface SnapshotterDeps {
   readonly claims: SnapshotClaims;
   /** Drops the core's in-memory log up to a stored snapshot (Raft.compact). */
   readonly compactCore: (meta: SnapshotMeta) => void;
+  /** A monotonic clock in ms, to slice the encoding (SNAPSHOT_ENCODE_SLICE_MS). Default performance.now. */
+  readonly nowMs?: () => number;
 }
 
 /**
  * Takes snapshots of the state machine into the SnapshotStore and compacts the log behind them.
  *
  * The state machine's snapshot is a copy-on-write view (O(1) to take), streamed to disk chunk by
- * chunk with an await per chunk, so the Ready loop keeps running while a large state is written.
+ * chunk with an await per chunk, so the Ready loop keeps running while a large state is written:
+ * the encoder hands out a chunk at least every SNAPSHOT_ENCODE_SLICE_MS, and encodes into two
+ * reused buffers (each chunk's write is awaited before the next is encoded), so a snapshot of
+ * 100+ MiB allocates 2 chunks, not 100+ of them for the GC.
  *
  * Compaction: the WAL drops the segments the new snapshot covers (SPEC 5), but the core's
  * in-memory log is compacted only up to the *previous* snapshot. The leader so keeps about
@@ -129,7 +160,14 @@ export class Snapshotter {
   private async writeFile(meta: SnapshotMeta, view: KvSnapshot): Promise<number> {
     const writer = await this.deps.storage.snapshots.beginWrite(meta);
     try {
-      for (const chunk of view.chunks(this.deps.chunkBytes)) await writer.write(chunk);
+      const nowMs = this.deps.nowMs ?? (() => performance.now());
+      let sliceStartMs = nowMs();
+      const sliceOver = () => nowMs() - sliceStartMs >= SNAPSHOT_ENCODE_SLICE_MS;
+      for (const chunk of view.stream(this.deps.chunkBytes, sliceOver)) {
+        // Awaited before the next chunk is encoded: the stream reuses this chunk's buffer.
+        await writer.write(chunk);
+        sliceStartMs = nowMs();
+      }
       return (await writer.commit()).dataBytes;
     } catch (error) {
       await writer.abort().catch(() => undefined);

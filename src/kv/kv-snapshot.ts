@@ -39,12 +39,33 @@ export interface KvSnapshotView {
   readonly appliedIndex: number;
   readonly sessions: SessionTableState<KvWriteAnswer>;
   readonly keyCount: number;
-  /** Every key/value in ascending key order; must not change while being encoded. */
+  /**
+   * Every key/value in ascending key order; must not change while being encoded. The pair may be
+   * one array reused for every entry: the encoder reads it before asking for the next.
+   */
   entries(): Iterable<readonly [string, string]>;
 }
 
-export function* encodeKvSnapshot(view: KvSnapshotView, chunkBytes = SNAPSHOT_CHUNK_BYTES_DEFAULT): Generator<Uint8Array> {
-  const w = new ChunkWriter(chunkBytes);
+/** Keys encoded between two calls of `shouldYield`: a few microseconds' work, so the check is cheap. */
+const KEYS_PER_YIELD_CHECK = 64;
+
+export interface EncodeKvSnapshotOptions {
+  /** See ChunkWriterOptions.reuseBuffers: each chunk is valid only until the next one is asked for. */
+  readonly reuseBuffers?: boolean;
+  /**
+   * Asked every few dozen keys; true hands out what is encoded so far as a short chunk, so a
+   * caller that awaits between chunks bounds how long one step blocks (the encoder has no clock).
+   */
+  readonly shouldYield?: () => boolean;
+}
+
+export function* encodeKvSnapshot(
+  view: KvSnapshotView,
+  chunkBytes = SNAPSHOT_CHUNK_BYTES_DEFAULT,
+  options: EncodeKvSnapshotOptions = {},
+): Generator<Uint8Array> {
+  const w = new ChunkWriter(chunkBytes, { reuseBuffers: options.reuseBuffers ?? false });
+  const shouldYield = options.shouldYield;
   w.bytes(HEAD_MAGIC);
   w.u8(KV_SNAPSHOT_VERSION);
   w.u8(0);
@@ -68,6 +89,7 @@ export function* encodeKvSnapshot(view: KvSnapshotView, chunkBytes = SNAPSHOT_CH
     w.str(key);
     w.str(value);
     written++;
+    if (shouldYield !== undefined && written % KEYS_PER_YIELD_CHECK === 0 && shouldYield()) w.flush();
     yield* w.takeSealed();
   }
   // Invariant: the view did not change under the encoder.

@@ -31,7 +31,13 @@ import type {
   PutAnswer,
 } from './commands.js';
 import { compareKeys } from './key-order.js';
-import { encodeKvSnapshot, KvSnapshotDecoder, type DecodedKvSnapshot, SNAPSHOT_CHUNK_BYTES_DEFAULT } from './kv-snapshot.js';
+import {
+  encodeKvSnapshot,
+  KvSnapshotDecoder,
+  type DecodedKvSnapshot,
+  type EncodeKvSnapshotOptions,
+  SNAPSHOT_CHUNK_BYTES_DEFAULT,
+} from './kv-snapshot.js';
 
 // sorted-btree is CommonJS: its class is the `default` property of module.exports.
 const BTree = btreeModule.default;
@@ -56,6 +62,11 @@ export interface KvSnapshot {
   readonly sessionCount: number;
   /** The snapshot stream, in chunks of about `chunkBytes`; may be iterated more than once. */
   chunks(chunkBytes?: number): Generator<Uint8Array>;
+  /**
+   * The same bytes, encoded for streaming to a file: into two reused buffers (each chunk is valid
+   * only until the next one is asked for) and in short chunks whenever `shouldYield` says so.
+   */
+  stream(chunkBytes: number, shouldYield?: () => boolean): Generator<Uint8Array>;
   /** The whole stream as one array (for small states and tests). */
   toBytes(): Uint8Array;
 }
@@ -166,13 +177,18 @@ export class KvStateMachine {
       appliedIndex: this.applied,
       sessions: this.sessions.toState(),
       keyCount: frozen.size,
-      entries: () => frozen.entries(),
+      // One reused pair array: a snapshot of 1M keys would otherwise allocate 1M [key, value] arrays.
+      entries: () => frozen.entries(undefined, []),
     };
     return {
       index: view.appliedIndex,
       keyCount: view.keyCount,
       sessionCount: view.sessions.records.length,
       chunks: (chunkBytes = SNAPSHOT_CHUNK_BYTES_DEFAULT) => encodeKvSnapshot(view, chunkBytes),
+      stream: (chunkBytes: number, shouldYield?: () => boolean) => {
+        const options: EncodeKvSnapshotOptions = shouldYield === undefined ? { reuseBuffers: true } : { reuseBuffers: true, shouldYield };
+        return encodeKvSnapshot(view, chunkBytes, options);
+      },
       toBytes: () => concat(Array.from(encodeKvSnapshot(view))),
     };
   }

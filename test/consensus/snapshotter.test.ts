@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SnapshotMeta } from '../../src/consensus/core/messages.js';
 import type { HostStorage } from '../../src/consensus/host-ports.js';
 import { SnapshotClaims } from '../../src/consensus/snapshot-claims.js';
-import { Snapshotter } from '../../src/consensus/snapshotter.js';
+import { SNAPSHOT_ENCODE_SLICE_MS, snapshotDue, snapshotPhase, Snapshotter } from '../../src/consensus/snapshotter.js';
 import type { KvCommand } from '../../src/kv/commands.js';
 import { KvStateMachine } from '../../src/kv/kv-state-machine.js';
 import { snapshotFileName } from '../../src/storage/snapshot-format.js';
@@ -52,7 +52,7 @@ interface Harness {
   readonly compactions: { core: number[]; wal: number[] };
 }
 
-async function harness(chunkBytes: number): Promise<Harness> {
+async function harness(chunkBytes: number, nowMs?: () => number): Promise<Harness> {
   const fs = new RecordingFileSystem();
   const store = await SnapshotStore.open(fs, dir, { logger: silentLogger });
   const compactions = { core: [] as number[], wal: [] as number[] };
@@ -78,6 +78,7 @@ async function harness(chunkBytes: number): Promise<Harness> {
         compactions.core.push(meta.index);
         fs.record({ op: 'mkdir', path: `compact-core ${meta.index}` });
       },
+      ...(nowMs !== undefined ? { nowMs } : {}),
     },
     null,
   );
@@ -167,5 +168,46 @@ describe('Snapshotter: snapshots that do not stop writes', () => {
     expect(second).toBe(first);
     await first;
     expect(snapshotter.inProgress).toBe(false);
+  });
+});
+
+describe('Snapshotter: the encoder gives the event loop back every few ms', () => {
+  it('hands a chunk to the file at least every SNAPSHOT_ENCODE_SLICE_MS of encoding; the file is unchanged', async () => {
+    const sm = populated(20_000);
+    const meta = metaOf(sm);
+    // A clock that moves 1 ms per reading: the encoder reads it every 64 keys, so a slice ends
+    // every SNAPSHOT_ENCODE_SLICE_MS readings, long before a 1 MiB chunk is full.
+    let clockMs = 0;
+    const { snapshotter, store, fs } = await harness(1024 * 1024, () => clockMs++);
+    const result = await snapshotter.take(meta, sm.snapshot());
+    const writes = fs.events.filter((e) => e.op === 'write' && e.path.endsWith('.tmp')).length;
+    // 20 000 keys / 64 per reading / SNAPSHOT_ENCODE_SLICE_MS readings per slice, plus the header write.
+    expect(writes).toBeGreaterThanOrEqual(Math.floor(20_000 / 64 / SNAPSHOT_ENCODE_SLICE_MS));
+    expect(result.bytes).toBeLessThan(1024 * 1024); // unsliced, this would have been one write
+    expect(contents(await restoredFrom(store, meta))).toEqual(contents(sm));
+  });
+});
+
+describe('snapshotDue / snapshotPhase: every N applied entries, members out of phase', () => {
+  it('fires every `every` entries on the node grid, whatever index the last snapshot (automatic or asked for) was at', () => {
+    const firesAt = (phase: number, last: number) => {
+      let applied = last;
+      while (!snapshotDue(applied, last, 10_000, phase)) applied++;
+      return applied;
+    };
+    expect(firesAt(0, 0)).toBe(10_000);
+    expect(firesAt(0, 10_000)).toBe(20_000);
+    // A snapshot asked for between grid points does not shift the grid.
+    expect(firesAt(0, 12_345)).toBe(20_000);
+    expect(firesAt(3_333, 0)).toBe(3_333);
+    expect(firesAt(3_333, 3_333)).toBe(13_333);
+    expect(firesAt(6_666, 13_333)).toBe(16_666);
+  });
+
+  it('spreads the members of a cluster evenly over the interval, by sorted id', () => {
+    const voters = ['n3', 'n1', 'n2'];
+    expect(voters.map((id) => snapshotPhase(id, voters, 10_000))).toEqual([6_666, 0, 3_333]);
+    expect(snapshotPhase('n1', ['n1'], 10_000)).toBe(0);
+    expect(snapshotPhase('not-a-member', voters, 10_000)).toBe(0);
   });
 });

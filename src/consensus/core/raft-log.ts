@@ -1,4 +1,5 @@
 import type { Entry, SnapshotMeta } from './messages.js';
+import { EntryArena } from './entry-arena.js';
 import { invariant } from './invariant.js';
 
 /** Bytes an entry counts for in batching limits: its payload plus a fixed framing allowance. */
@@ -35,6 +36,8 @@ export class RaftLog {
   private pendingSnapshot: SnapshotMeta | undefined;
   private committedIndex: number;
   private appliedIndex: number;
+  /** Entries kept here hold copies of their data in this arena, not views pinning larger buffers. */
+  private readonly arena = new EntryArena();
 
   /** `stableEntries`: contiguous entries following `snapshot`, already on disk. */
   constructor(snapshot: SnapshotMeta, stableEntries: readonly Entry[], committed: number, applied: number) {
@@ -45,7 +48,7 @@ export class RaftLog {
       invariant(e.index === snapshot.index + 1 + this.entries.length, () =>
         `restored entries are not contiguous: expected index ${snapshot.index + 1 + this.entries.length}, got ${e.index}`,
       );
-      this.entries.push(e);
+      this.entries.push(this.arena.pack(e));
     }
     this.unstableFrom = this.lastIndex() + 1;
     invariant(committed >= snapshot.index && committed <= this.lastIndex(), () =>
@@ -134,7 +137,7 @@ export class RaftLog {
     this.entries.length = first - this.snapshot.index - 1;
     for (const e of entries) {
       invariant(e.index === this.lastIndex() + 1, () => `appended entries are not contiguous at ${e.index}`);
-      this.entries.push(e);
+      this.entries.push(this.arena.pack(e));
     }
     this.unstableFrom = Math.min(this.unstableFrom, first);
   }
