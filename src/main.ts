@@ -1,5 +1,3 @@
-// First: heap flags must be set before the framework fills the heap.
-import './v8-heap-tuning.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
