@@ -69,7 +69,7 @@ export function printScaleReport(r: ScaleResult, nodeOptions: string | null): Sc
 
   console.log('\nthroughput rows (CPU: percent of one core per node, * = leader)');
   console.log(renderTable(['row', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU %', 'snapshots'], [r.base, r.scaled].map((t) => [
-    `PUT c=64 over ${t.keys} keys`, fmt(t.load.requestsPerSecond, 0), fmt(t.load.latencyMs.p50, 0), fmt(t.load.latencyMs.p99, 0), fmt(t.load.latencyMs.max, 0),
+    `PUT c=64 over ${t.keys} keys`, fmt(t.load.requestsPerSecond, 0), fmt(t.load.latencyMs.p50, 2), fmt(t.load.latencyMs.p99, 1), fmt(t.load.latencyMs.max, 0),
     String(t.load.errors), Object.entries(t.cpuPercent).map(([n, p]) => `${fmt(p, 0)}${n === t.leader ? '*' : ''}`).join('/'), String(t.snapshotsTaken),
   ])));
 

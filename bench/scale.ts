@@ -192,7 +192,7 @@ async function throughput(cluster: RaftKvCluster, keys: number, options: BenchOp
   const elapsedSeconds = (performance.now() - startedMs) / 1000;
   const cpuPercent = Object.fromEntries(cluster.members.map((m, i) => [m.name, (100 * (m.process.cpuSeconds() - cpuBefore[i]!)) / elapsedSeconds]));
   const snapshotsTaken = marks.reduce((n, mark) => n + eventsSince(mark, 'snapshot_taken').length, 0);
-  progress(`  ${row.name}: ${fmt(load.requestsPerSecond, 0)} req/s, p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, ` +
+  progress(`  ${row.name}: ${fmt(load.requestsPerSecond, 0)} req/s, p50 ${fmt(load.latencyMs.p50, 2)} ms, p99 ${fmt(load.latencyMs.p99, 2)} ms, ` +
     `${load.errors} errors, ${snapshotsTaken} snapshots taken (all nodes)`, true);
   return { keys, load, cpuPercent, leader: leader.name, snapshotsTaken };
 }
