@@ -37,8 +37,8 @@ import { setRaftHeaders } from '../http/raft-headers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { KvRequests, RELAYED, sequenceOf, type Relayed } from './kv-requests.js';
 import { CasBodyDto, type Consistency, DeleteBodyDto, ReadQueryDto, ValueBodyDto } from './kv.dto.js';
+import { installRequestFront, type RemoveFront, type RequestListener } from '../http/request-front.js';
 
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Route patterns as express labels them in the request-latency metric. */
 const KEY_ROUTE = '/kv/:key';
@@ -72,7 +72,7 @@ export class KvHotPath implements OnApplicationBootstrap {
   private readonly checkCasBody = compileDtoCheck(CasBodyDto);
   private readonly checkDeleteBody = compileDtoCheck(DeleteBodyDto);
   private readonly checkReadQuery = compileDtoCheck(ReadQueryDto);
-  private installed: { readonly server: Server; readonly express: RequestListener; readonly front: RequestListener } | null = null;
+  private removeFront: RemoveFront | null = null;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -86,33 +86,25 @@ export class KvHotPath implements OnApplicationBootstrap {
 
   /** Nest has created the HTTP server by now (not yet when providers are constructed). */
   onApplicationBootstrap(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (server === undefined || typeof server.listeners !== 'function') return;
-    const listeners = server.listeners('request') as RequestListener[];
-    if (listeners.length !== 1) {
-      this.logger.warn(`event=hot_path_not_installed reason="expected one request listener, found ${listeners.length}"`);
-      return;
-    }
-    const express = listeners[0]!;
-    const front: RequestListener = (req, res) => {
+    const installed = installRequestFront(this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined, (express) => (req, res) => {
       if (!this.maybeServe(req, res, express)) {
         this.counters.handedOff++;
         express(req, res);
       }
-    };
-    server.removeListener('request', express);
-    server.on('request', front);
-    this.installed = { server, express, front };
+    });
+    if (installed === null) return;
+    if ('reason' in installed) {
+      this.logger.warn(`event=hot_path_not_installed reason="${installed.reason}"`);
+      return;
+    }
+    this.removeFront = installed.remove;
     this.logger.log('event=hot_path_installed routes="GET|PUT|DELETE /kv/:key, POST /kv/:key/append|cas"');
   }
 
   /** Gives every request to express again (to compare the two paths in tests). */
   uninstall(): void {
-    if (this.installed === null) return;
-    const { server, express, front } = this.installed;
-    server.removeListener('request', front);
-    server.on('request', express);
-    this.installed = null;
+    this.removeFront?.();
+    this.removeFront = null;
   }
 
   /** false: not taken, nothing read or written; the caller hands the request to express. */

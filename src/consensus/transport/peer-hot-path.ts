@@ -23,9 +23,10 @@ import { sendApiError, toApiErrorOrInternal } from '../../http/api-exception.fil
 import { writeJson } from '../../http/json-answer.js';
 import { setRaftHeaders } from '../../http/raft-headers.js';
 import type { NodeIdentity } from '../kv-node.port.js';
+import type { RequestListener } from '../../http/request-front.js';
 import type { PeerRpcAnswer, PeerRpcHandler } from './peer-rpc-handler.js';
 
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+export type { RequestListener };
 
 /** What the hot path needs of the node (RaftHostService fits as is). */
 export interface PeerHotPathNode {

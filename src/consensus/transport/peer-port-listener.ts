@@ -6,6 +6,7 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 import { kv } from '../host-ports.js';
 import { RaftHostService } from '../raft-host.service.js';
 import { PeerHotPath, type RequestListener } from './peer-hot-path.js';
+import { installRequestFront } from '../../http/request-front.js';
 
 /**
  * Where peers reach `/raft/*`: the peer hot path (peer-hot-path.ts) in front of the application's
@@ -34,17 +35,10 @@ export class PeerPortListener implements OnModuleInit, BeforeApplicationShutdown
    * (the client hot path, KvHotPath) wraps this one, and removing that one restores this one.
    */
   onModuleInit(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (server === undefined || typeof server.listeners !== 'function') return;
-    const listeners = server.listeners('request') as RequestListener[];
-    if (listeners.length !== 1) {
-      this.logger.warn(`event=peer_hot_path_not_installed reason="expected one request listener, found ${listeners.length}"`);
-      return;
-    }
-    const express = listeners[0] as RequestListener;
-    server.removeListener('request', express);
-    server.on('request', this.hotPath.front(express));
-    this.logger.log('event=peer_hot_path_installed routes="POST /raft/:route"');
+    const installed = installRequestFront(this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined, (express) => this.hotPath.front(express));
+    if (installed === null) return;
+    if ('reason' in installed) this.logger.warn(`event=peer_hot_path_not_installed reason="${installed.reason}"`);
+    else this.logger.log('event=peer_hot_path_installed routes="POST /raft/:route"');
   }
 
   /** Listens on config.peerPort (if set) with the application's request handler behind the hot path. */
