@@ -1,10 +1,12 @@
 /**
  * Figure: time from SIGKILL of the leader to the first write accepted by the new leader, on a
- * 3-node cluster with the default timings (heartbeat 50 ms, election timeout 300-500 ms).
+ * 3-node cluster with the default timings (heartbeat 50 ms, election timeout 300-500 ms), under
+ * a steady load of retrying writers (the drills' load) on every node.
  * Each round kills the current leader, probes both survivors with the same write until one is
  * acknowledged by another node, then restarts the killed node (which first waits out the
  * data-dir lock it left behind) and lets it catch up before the next round.
  */
+import { DrillLoad } from '../../../src/drill/load.js';
 import { LocalCluster } from '../helpers/cluster.js';
 import { kvUrl, request } from '../helpers/http.js';
 import { until } from '../helpers/poll.js';
@@ -16,6 +18,7 @@ const ELECTION_DEADLINE_MS = 30_000;
 const REJOIN_DEADLINE_MS = 60_000;
 const PROBE_TIMEOUT_MS = 1_000;
 const CLIENT_ID = 'figures-failover';
+const LOAD_WRITERS = 4;
 
 interface Probe {
   readonly ok: boolean;
@@ -36,7 +39,16 @@ async function probeWrite(nodeUrl: string, seq: number): Promise<Probe> {
 export async function measureFailover(mainJs: string): Promise<void> {
   const cluster = await LocalCluster.start(mainJs);
   const figures: number[] = [];
+  const load = new DrillLoad(cluster.nodes.map((n) => n.url), {
+    writers: LOAD_WRITERS,
+    prefix: 'figures/load/',
+    clientIdPrefix: 'figures-load-',
+    requestTimeoutMs: PROBE_TIMEOUT_MS,
+    retryBudgetMs: REJOIN_DEADLINE_MS,
+  });
   try {
+    await cluster.waitForLeader(ELECTION_DEADLINE_MS);
+    load.start();
     for (let round = 1; round <= ROUNDS; round++) {
       const before = await cluster.waitForLeader(ELECTION_DEADLINE_MS);
       const leaderUrl = cluster.node(before.id).url;
@@ -74,7 +86,9 @@ export async function measureFailover(mainJs: string): Promise<void> {
       `failover, SIGKILL of the leader to the first write accepted by the new leader, ${ROUNDS} rounds: ` +
         `median ${median(figures).toFixed(0)} ms, min ${sorted[0]!.toFixed(0)} ms, max ${sorted[sorted.length - 1]!.toFixed(0)} ms`,
     );
+    console.log(`load: ${load.acks} writes acknowledged by ${LOAD_WRITERS} writers during the rounds`);
   } finally {
+    await load.stop();
     await cluster.destroy();
   }
 }
