@@ -95,6 +95,22 @@ describe('PeerChannel: one bounded queue per peer, one request in flight, batchi
     expect(poster.requests[1]?.messages.map((m) => (m.type === 'Heartbeat' ? m.commit : -1))).toEqual([4, 5]);
   });
 
+  it('keeps no reference to a message once it is sent or dropped (they pin log entries)', async () => {
+    const poster = new ManualPoster();
+    const channel = new PeerChannel('n2', poster, { ...CHANNEL, queueMessagesMax: 3 }, recordingEvents());
+    // Heartbeats do not merge, so each one is a slot of its own.
+    for (let k = 1; k <= 50; k++) {
+      channel.enqueue(heartbeat(k));
+      channel.flush();
+      if (k % 10 === 0) {
+        poster.requests[poster.requests.length - 1]?.done();
+        await tick();
+      }
+    }
+    const held = (channel as unknown as { queue: unknown[] }).queue.filter((slot) => slot !== undefined).length;
+    expect(held).toBe(channel.queuedMessages);
+  });
+
   it('a failed request reports the peer, drops the backlog and keeps going', async () => {
     const poster = new ManualPoster();
     const events = recordingEvents();

@@ -42,7 +42,8 @@ interface Queued {
  * sending pauses for a backoff, so a dead peer costs little.
  */
 export class PeerChannel {
-  private queue: Queued[] = [];
+  /** Slots before `head` are sent or dropped and hold undefined, so they pin no message (nor its entries). */
+  private queue: (Queued | undefined)[] = [];
   private head = 0;
   private queuedBytes = 0;
   private inFlight = false;
@@ -87,6 +88,7 @@ export class PeerChannel {
     let dropped = 0;
     while (this.queuedMessages > 1 && (this.queuedMessages > this.options.queueMessagesMax || this.queuedBytes > this.options.queueBytesMax)) {
       this.queuedBytes -= (this.queue[this.head] as Queued).bytes;
+      this.queue[this.head] = undefined;
       this.head++;
       dropped++;
     }
@@ -128,6 +130,7 @@ export class PeerChannel {
       batch.push(next.message);
       bytes += next.bytes;
       this.queuedBytes -= next.bytes;
+      this.queue[this.head] = undefined;
       this.head++;
     }
     // Compact now and then so the array does not grow without bound.
