@@ -74,7 +74,7 @@ export function printScaleReport(r: ScaleResult, nodeOptions: string | null): Sc
   ])));
 
   const p = r.pause;
-  console.log(`\nwrite pauses: PUT c=${p.connections} for ${p.seconds} s, ${fmt(p.load.requestsPerSecond, 0)} req/s, p99 ${p.load.latencyMs.p99} ms, ` +
+  console.log(`\nwrite pauses: PUT c=${p.connections} for ${p.seconds} s, ${fmt(p.load.requestsPerSecond, 0)} req/s, p99 ${fmt(p.load.latencyMs.p99, 1)} ms, ` +
     `max ${p.load.latencyMs.max} ms; slowest write overlapping a snapshot ${fmt(p.maxLatencyDuringSnapshotMs, 0)} ms; ` +
     `event-loop delay max ${Object.entries(p.eventLoopLagMaxMs).map(([n, ms]) => `${n} ${fmt(ms, 0)} ms`).join(', ')}`);
   console.log(renderTable(['node', 'index', 'keys', 'bytes', 'ms'], p.snapshots.map((s) => [s.node, String(s.index), String(s.keys), mib(s.bytes), fmt(s.ms, 0)])));
