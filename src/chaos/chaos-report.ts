@@ -5,7 +5,7 @@
  *  - report.json: the ChaosReport below;
  *  - report.txt: the same for a human, ending with the verdict and the replay command.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatTable } from '../cli/format.js';
 import type { HistoryOp } from '../history-checks/history.js';
@@ -83,28 +83,40 @@ export function measureRecovery(faults: readonly FaultRecord[], history: readonl
   }
 }
 
-export function historyLines(history: readonly HistoryOp[], notes: ReadonlyMap<number, OpNotes>): string {
-  const lines = history.map((op) => {
-    const note = notes.get(op.id);
-    return JSON.stringify({
-      id: op.id,
-      client: op.clientId,
-      seq: op.seq,
-      op: op.op,
-      invokeMs: op.invokeTick,
-      completeMs: op.completeTick ?? null,
-      outcome: note?.outcome ?? (op.result === undefined ? 'unknown' : 'ok'),
-      result: op.result ?? null,
-      ...(note?.error === undefined ? {} : { error: note.error }),
-      attempts: note?.attempts ?? [],
-    });
+/** One op of the history as a line of history.jsonl. */
+function historyLine(op: HistoryOp, note: OpNotes | undefined): string {
+  return JSON.stringify({
+    id: op.id,
+    client: op.clientId,
+    seq: op.seq,
+    op: op.op,
+    invokeMs: op.invokeTick,
+    completeMs: op.completeTick ?? null,
+    outcome: note?.outcome ?? (op.result === undefined ? 'unknown' : 'ok'),
+    result: op.result ?? null,
+    ...(note?.error === undefined ? {} : { error: note.error }),
+    attempts: note?.attempts ?? [],
   });
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** Lines written per write call: a long run's whole history is larger than a string may be. */
+const HISTORY_LINES_PER_WRITE = 1000;
+
+async function writeHistory(path: string, history: readonly HistoryOp[], notes: ReadonlyMap<number, OpNotes>): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    for (let from = 0; from < history.length; from += HISTORY_LINES_PER_WRITE) {
+      const lines = history.slice(from, from + HISTORY_LINES_PER_WRITE).map((op) => historyLine(op, notes.get(op.id)));
+      await file.write(`${lines.join('\n')}\n`);
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 export async function writeChaosFiles(report: ChaosReport, history: readonly HistoryOp[], notes: ReadonlyMap<number, OpNotes>): Promise<void> {
   await mkdir(report.outDir, { recursive: true });
-  await writeFile(join(report.outDir, 'history.jsonl'), historyLines(history, notes));
+  await writeHistory(join(report.outDir, 'history.jsonl'), history, notes);
   await writeFile(join(report.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(report.outDir, 'report.txt'), formatChaosReport(report));
 }
