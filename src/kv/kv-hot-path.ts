@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { RaftConfig } from '../config/raft-config.js';
-import { KvNode, type KvWriteRequest } from '../consensus/kv-node.port.js';
+import { KvNode } from '../consensus/kv-node.port.js';
 import { ApiError } from '../http/api-error.js';
 import { malformedJsonMessage, sendApiError, toApiErrorOrInternal } from '../http/api-exception.filter.js';
 import { compileDtoCheck } from '../http/dto-check.js';
@@ -35,7 +35,7 @@ import { writeJson } from '../http/json-answer.js';
 import { readJsonObjectBody } from '../http/json-object-body.js';
 import { setRaftHeaders } from '../http/raft-headers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { KvRequests, RELAYED, sequenceOf, type Relayed } from './kv-requests.js';
+import { KvRequests, RELAYED, writeRequestOf, type Relayed, type WriteBody, type WriteRoute } from './kv-requests.js';
 import { CasBodyDto, type Consistency, DeleteBodyDto, ReadQueryDto, ValueBodyDto } from './kv.dto.js';
 import { installRequestFront, type RemoveFront, type RequestListener } from '../http/request-front.js';
 
@@ -50,10 +50,7 @@ const CONSISTENCY_QUERY = 'consistency=';
 /** Content types body-parser reads as UTF-8 JSON; others (and their odd spellings) go to express. */
 const JSON_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 
-type BodyRoute = 'put' | 'append' | 'cas' | 'delete';
 
-/** A parsed, validated body of one of the write routes. */
-type WriteBody = { readonly value?: string; readonly expected?: string | null; readonly clientId?: string; readonly seq?: number };
 
 /** Counts, for tests and for judging how much traffic the hot path takes. */
 export interface HotPathCounters {
@@ -118,7 +115,7 @@ export class KvHotPath implements OnApplicationBootstrap {
     const suffix = suffixAt === -1 ? '' : path.slice(suffixAt);
     if (segment.length === 0) return false;
     const method = req.method;
-    let route: BodyRoute;
+    let route: WriteRoute;
     if (suffix === '') {
       if (method === 'GET') return this.maybeServeGet(req, res, segment, queryAt === -1 ? '' : url.slice(queryAt + 1));
       if (method === 'PUT') route = 'put';
@@ -198,9 +195,9 @@ export class KvHotPath implements OnApplicationBootstrap {
     return true;
   }
 
-  private serveWrite(req: IncomingMessage, res: ServerResponse, route: BodyRoute, key: string, body: WriteBody, startedMs: number): void {
+  private serveWrite(req: IncomingMessage, res: ServerResponse, route: WriteRoute, key: string, body: WriteBody, startedMs: number): void {
     this.counters.served++;
-    const command = writeCommand(route, key, body);
+    const command = writeRequestOf(route, key, body);
     const label = route === 'append' ? APPEND_ROUTE : route === 'cas' ? CAS_ROUTE : KEY_ROUTE;
     const method = req.method ?? 'GET';
     // Kept for forwarding, which re-sends the parsed body to the leader.
@@ -211,7 +208,7 @@ export class KvHotPath implements OnApplicationBootstrap {
     );
   }
 
-  private bodyCheck(route: BodyRoute): (plain: Readonly<Record<string, unknown>>) => boolean {
+  private bodyCheck(route: WriteRoute): (plain: Readonly<Record<string, unknown>>) => boolean {
     if (route === 'cas') return this.checkCasBody;
     if (route === 'delete') return this.checkDeleteBody;
     return this.checkValueBody;
@@ -234,20 +231,6 @@ export class KvHotPath implements OnApplicationBootstrap {
   /** Latency up to handing the answer to the socket: one clock read, no listener per request. */
   private observe(res: ServerResponse, route: string, method: string, startedMs: number): void {
     this.metrics.observeRequestSeconds(route, method, res.statusCode, (performance.now() - startedMs) / 1000);
-  }
-}
-
-function writeCommand(route: BodyRoute, key: string, body: WriteBody): KvWriteRequest {
-  // The DTO check has established the types of the fields it let through.
-  switch (route) {
-    case 'put':
-      return { op: 'put', key, value: body.value!, ...sequenceOf(body) };
-    case 'append':
-      return { op: 'append', key, value: body.value!, ...sequenceOf(body) };
-    case 'cas':
-      return { op: 'cas', key, expected: body.expected!, value: body.value!, ...sequenceOf(body) };
-    case 'delete':
-      return { op: 'delete', key, ...sequenceOf(body) };
   }
 }
 

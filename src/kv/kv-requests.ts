@@ -94,7 +94,27 @@ export class KvRequests {
 }
 
 /** The exactly-once pair of a body, only the fields present (a write without them has none). */
-export function sequenceOf(body: { readonly clientId?: string; readonly seq?: number }): { clientId?: string; seq?: number } {
+/** The write routes, by the op they propose. */
+export type WriteRoute = 'put' | 'append' | 'cas' | 'delete';
+
+/** A write route's body once validated (by the DTO's decorators): the fields its route needs are present. */
+export type WriteBody = { readonly value?: string; readonly expected?: string | null; readonly clientId?: string; readonly seq?: number };
+
+/** The command a write route proposes, for the controller and the hot path alike. */
+export function writeRequestOf(route: WriteRoute, key: string, body: WriteBody): KvWriteRequest {
+  switch (route) {
+    case 'put':
+      return { op: 'put', key, value: body.value!, ...sequenceOf(body) };
+    case 'append':
+      return { op: 'append', key, value: body.value!, ...sequenceOf(body) };
+    case 'cas':
+      return { op: 'cas', key, expected: body.expected!, value: body.value!, ...sequenceOf(body) };
+    case 'delete':
+      return { op: 'delete', key, ...sequenceOf(body) };
+  }
+}
+
+function sequenceOf(body: { readonly clientId?: string; readonly seq?: number }): { clientId?: string; seq?: number } {
   const out: { clientId?: string; seq?: number } = {};
   if (body.clientId !== undefined) out.clientId = body.clientId;
   if (body.seq !== undefined) out.seq = body.seq;

@@ -13,7 +13,7 @@ import { ApiError } from '../http/api-error.js';
 import { ApiErrors } from '../http/api-docs.js';
 import { writeJson } from '../http/json-answer.js';
 import { ApiValidationPipe } from '../http/validation.js';
-import { KvRequests, RELAYED, sequenceOf } from './kv-requests.js';
+import { KvRequests, RELAYED, writeRequestOf } from './kv-requests.js';
 import {
   CasAnswerDto,
   CasBodyDto,
@@ -62,7 +62,7 @@ export class KvController {
   @ApiOkResponse({ type: KvAnswerDto, example: { key: 'color', value: 'blue', index: 1207 } })
   @ApiErrors(400, 409, 413, 503, 504)
   async put(@Param('key') key: string, @Body() body: ValueBodyDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    send(res, await this.requests.write(req, res, { op: 'put', key, value: body.value, ...sequenceOf(body) }));
+    send(res, await this.requests.write(req, res, writeRequestOf('put', key, body)));
   }
 
   @Post(':key/append')
@@ -73,7 +73,7 @@ export class KvController {
   @ApiOkResponse({ type: KvAnswerDto, example: { key: 'color', value: 'blue,green', index: 1208 } })
   @ApiErrors(400, 409, 413, 503, 504)
   async append(@Param('key') key: string, @Body() body: ValueBodyDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    send(res, await this.requests.write(req, res, { op: 'append', key, value: body.value, ...sequenceOf(body) }));
+    send(res, await this.requests.write(req, res, writeRequestOf('append', key, body)));
   }
 
   @Delete(':key')
@@ -83,7 +83,7 @@ export class KvController {
   @ApiOkResponse({ type: DeleteAnswerDto, example: { key: 'color', deleted: true, index: 1209 } })
   @ApiErrors(400, 409, 413, 503, 504)
   async remove(@Param('key') key: string, @Body() body: DeleteBodyDto | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
-    send(res, await this.requests.write(req, res, { op: 'delete', key, ...sequenceOf(body ?? {}) }));
+    send(res, await this.requests.write(req, res, writeRequestOf('delete', key, body ?? {})));
   }
 
   @Post(':key/cas')
@@ -104,7 +104,7 @@ export class KvController {
   @ApiOkResponse({ type: CasAnswerDto, example: { key: 'color', succeeded: true, value: 'green', index: 1210 } })
   @ApiErrors(400, 409, 413, 503, 504)
   async cas(@Param('key') key: string, @Body() body: CasBodyDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    send(res, await this.requests.write(req, res, { op: 'cas', key, expected: body.expected, value: body.value, ...sequenceOf(body) }));
+    send(res, await this.requests.write(req, res, writeRequestOf('cas', key, body)));
   }
 
   /** `PUT /kv/`: the key is empty, which is a bad request, not an unknown route. */

@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION, type Message } from '../../src/consensus/core/message
 import { PeerChannel, type BatchPoster } from '../../src/consensus/transport/peer-channel.js';
 import { observeBatch } from '../../src/consensus/transport/peer-traffic.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
+import { appendMessage } from './helpers/peer-messages.js';
 
 /**
  * The AppendEntries counters (raft_append_entries_messages_total, raft_append_entries_entries_total,
@@ -10,17 +11,7 @@ import { MetricsService } from '../../src/metrics/metrics.service.js';
  * "entries per AppendEntries" is exact.
  */
 const v = PROTOCOL_VERSION;
-const append = (index: number, entries: number): Message => ({
-  version: v,
-  type: 'AppendEntries',
-  from: 'n1',
-  to: 'n2',
-  term: 2,
-  prevLogIndex: index - 1,
-  prevLogTerm: 2,
-  commit: 0,
-  entries: Array.from({ length: entries }, (_, k) => ({ index: index + k, term: 2, type: 'command' as const, data: Uint8Array.of(k) })),
-});
+const append = appendMessage;
 const heartbeat: Message = { version: v, type: 'Heartbeat', from: 'n1', to: 'n2', term: 2, commit: 0, context: 1 };
 
 class HeldPoster implements BatchPoster {

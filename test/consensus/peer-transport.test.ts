@@ -14,20 +14,11 @@ import { SnapshotSender } from '../../src/consensus/transport/snapshot-sender.js
 import { NodeFileSystem } from '../../src/storage/fs/node-file-system.js';
 import { SnapshotStore } from '../../src/storage/snapshot-store.js';
 import { silentLog } from './helpers/host-cluster.js';
+import { appendMessage } from './helpers/peer-messages.js';
 
 const v = PROTOCOL_VERSION;
 const heartbeat = (commit: number, to = 'n2'): Message => ({ version: v, type: 'Heartbeat', from: 'n1', to, term: 2, commit, context: 0 });
-const append = (index: number): Message => ({
-  version: v,
-  type: 'AppendEntries',
-  from: 'n1',
-  to: 'n2',
-  term: 2,
-  prevLogIndex: index - 1,
-  prevLogTerm: 2,
-  commit: 0,
-  entries: [{ index, term: 2, type: 'command', data: Uint8Array.of(index) }],
-});
+const append = (index: number): Message => appendMessage(index);
 
 /** A poster whose requests complete when the test says so. */
 class ManualPoster implements BatchPoster {
