@@ -18,7 +18,11 @@ export interface RaftStorageOptions {
   readonly logger?: StorageLogger;
   /** Take the data-dir LOCK (default true). A simulator with its own disk passes false. */
   readonly lock?: boolean | DataDirLockOptions;
-  /** Passed to the WAL (see WalOptions.schedule). */
+  /**
+   * Passed to the WAL (see WalOptions.schedule). Default queueMicrotask: the WAL's one appender
+   * is the host's Ready loop, one save at a time and already a group of every proposal and
+   * message that arrived together, so waiting a turn for more appenders only adds latency.
+   */
   readonly schedule?: (run: () => void) => void;
 }
 
@@ -86,7 +90,7 @@ export class RaftStorage {
         logger,
         segmentBytesMax: options.segmentBytesMax,
         emptyFirstIndex: snapshot ? snapshot.index + 1 : 1,
-        schedule: options.schedule,
+        schedule: options.schedule ?? queueMicrotask,
       });
       try {
         // The entries `wal/` and `snapshots/` in the data directory may have just been created:

@@ -25,7 +25,7 @@ describe('Wal group commit', () => {
     const wal = await Wal.open(fs, dir, { logger: silentLogger });
     const segmentPath = join(dir, segmentFileName(1));
     const appends = 200;
-    const syncsBefore = fs.count('datasync');
+    const syncsBefore = fs.countSyncPoints();
     const violations: number[] = [];
     await Promise.all(
       Array.from({ length: appends }, (_, i) =>
@@ -35,7 +35,7 @@ describe('Wal group commit', () => {
         }),
       ),
     );
-    const syncs = fs.count('datasync') - syncsBefore;
+    const syncs = fs.countSyncPoints() - syncsBefore;
     expect(violations).toEqual([]);
     expect(syncs).toBeGreaterThanOrEqual(1);
     expect(syncs).toBeLessThan(appends / 10);
@@ -50,7 +50,7 @@ describe('Wal group commit', () => {
     let nextIndex = 1;
     const appenders = 16;
     const rounds = 20;
-    const syncsBefore = fs.count('datasync');
+    const syncsBefore = fs.countSyncPoints();
     let unsyncedAcks = 0;
     await Promise.all(
       Array.from({ length: appenders }, async () => {
@@ -61,7 +61,7 @@ describe('Wal group commit', () => {
         }
       }),
     );
-    const syncs = fs.count('datasync') - syncsBefore;
+    const syncs = fs.countSyncPoints() - syncsBefore;
     expect(unsyncedAcks).toBe(0);
     // Each round of 16 appenders should take about one sync; allow slack for scheduling.
     expect(syncs).toBeLessThanOrEqual(rounds * 3);
@@ -69,17 +69,17 @@ describe('Wal group commit', () => {
     await wal.close();
   });
 
-  it('issues one write per sync, never interleaving batches', async () => {
+  it('commits each group with one durable (O_DSYNC) write and no separate sync', async () => {
     const fs = new RecordingFileSystem();
     const wal = await Wal.open(fs, dir, { logger: silentLogger });
     const eventsBefore = fs.events.length;
     await Promise.all(Array.from({ length: 50 }, (_, i) => wal.append([makeEntry(i + 1, 1, DATA_BYTES)])));
-    const ops = fs.events
-      .slice(eventsBefore)
-      .filter((e) => e.op === 'write' || e.op === 'datasync')
-      .map((e) => e.op);
-    expect(ops.length).toBeGreaterThanOrEqual(2);
-    for (let i = 0; i < ops.length; i += 2) expect([ops[i], ops[i + 1]]).toEqual(['write', 'datasync']);
+    const events = fs.events.slice(eventsBefore);
+    const writes = events.filter((e) => e.op === 'write');
+    expect(writes.length).toBeGreaterThanOrEqual(1);
+    expect(writes.every((e) => e.op === 'write' && e.durable)).toBe(true);
+    expect(events.filter((e) => e.op === 'datasync' || e.op === 'sync')).toEqual([]);
+    expect(fs.durableBytes(join(dir, segmentFileName(1)))).toBe(50 * FRAME_BYTES);
     await wal.close();
   });
 
@@ -90,14 +90,16 @@ describe('Wal group commit', () => {
     await wal.compact(10);
     expect(fs.count('datasync') + fs.count('sync') + fs.count('syncDir')).toBe(0);
     expect(fs.count('write')).toBe(30);
+    expect(fs.countSyncPoints()).toBe(0);
+    expect(fs.events.filter((e) => e.op === 'open').map((e) => e.op === 'open' && e.mode)).not.toContain('write-durable');
     await wal.close();
   });
 
-  it('fails the batch, everything queued and everything after when a sync fails, without retrying', async () => {
+  it('fails the batch, everything queued and everything after when a durable write fails, without retrying', async () => {
     const fs = new RecordingFileSystem();
     const wal = await Wal.open(fs, dir, { logger: silentLogger });
     await wal.append([makeEntry(1, 1)]);
-    fs.fault = (event) => (event.op === 'datasync' ? new Error('EIO: injected') : null);
+    fs.fault = (event) => (event.op === 'write' && event.durable ? new Error('EIO: injected') : null);
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => wal.append([makeEntry(i + 2, 1)])));
     expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
     for (const outcome of outcomes) {
@@ -105,9 +107,9 @@ describe('Wal group commit', () => {
       expect(String((outcome as PromiseRejectedResult).reason.message)).toMatch(/EIO: injected/);
     }
     fs.fault = null;
-    const syncsAfterFailure = fs.count('datasync');
+    const syncsAfterFailure = fs.countSyncPoints();
     await expect(wal.append([makeEntry(7, 1)])).rejects.toBeInstanceOf(StorageFailedError);
-    expect(fs.count('datasync')).toBe(syncsAfterFailure);
+    expect(fs.countSyncPoints()).toBe(syncsAfterFailure);
     // The log did not pretend the failed entries were appended.
     expect(wal.lastIndex).toBe(1);
     await wal.close();

@@ -5,8 +5,7 @@ import { FileSystem, type FileHandle, type FileStat, type OpenMode } from './fil
 /** FileSystem on the real disk through node:fs/promises. */
 export class NodeFileSystem extends FileSystem {
   override async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const flags = mode === 'read' ? constants.O_RDONLY : constants.O_RDWR | constants.O_CREAT;
-    return new NodeFileHandle(await fsp.open(path, flags, 0o644));
+    return new NodeFileHandle(await fsp.open(path, openFlags(mode), 0o644));
   }
 
   override rename(from: string, to: string): Promise<void> {
@@ -43,6 +42,14 @@ export class NodeFileSystem extends FileSystem {
       await dir.close();
     }
   }
+}
+
+function openFlags(mode: OpenMode): number {
+  if (mode === 'read') return constants.O_RDONLY;
+  const readWrite = constants.O_RDWR | constants.O_CREAT;
+  // O_DSYNC: each write(2) returns once its data and the size are on stable storage, as if an
+  // fdatasync followed it, in one system call.
+  return mode === 'write-durable' ? readWrite | constants.O_DSYNC : readWrite;
 }
 
 class NodeFileHandle implements FileHandle {

@@ -1,4 +1,4 @@
-import type { FileHandle } from '../fs/file-system.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
 
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
 
@@ -13,6 +13,16 @@ export function parseSegmentFileName(name: string): number | null {
   if (!match) return null;
   const firstIndex = Number(match[1]);
   return Number.isSafeInteger(firstIndex) && firstIndex >= 1 ? firstIndex : null;
+}
+
+/**
+ * Opens the handle that appends to a segment. With fsync on it is 'write-durable' (O_DSYNC):
+ * each group commit is one write that returns durable, so no fdatasync follows it. With fsync
+ * off (`--unsafe-no-fsync`) it is a plain 'write' and nothing is ever synced.
+ * Truncations through it stay volatile until a datasync, as on any handle.
+ */
+export function openSegmentWriter(fs: FileSystem, path: string, fsync: boolean): Promise<FileHandle> {
+  return fs.open(path, fsync ? 'write-durable' : 'write');
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   TRUNCATE_PAYLOAD_BYTES,
   truncateFromIndexOf,
 } from './record-codec.js';
-import { parseSegmentFileName, Segment, segmentFileName } from './segment.js';
+import { openSegmentWriter, parseSegmentFileName, Segment, segmentFileName } from './segment.js';
 import { TermRuns } from './term-runs.js';
 
 export interface WalRecoveryOptions {
@@ -51,7 +51,7 @@ export async function recoverWal(fs: FileSystem, dir: string, options: WalRecove
   const segments: Segment[] = [];
   if (firstIndices.length === 0) {
     const segment = new Segment(options.emptyFirstIndex, join(dir, segmentFileName(options.emptyFirstIndex)), 0);
-    segment.writer = await fs.open(segment.path, 'write');
+    segment.writer = await openSegmentWriter(fs, segment.path, options.fsync);
     await segment.writer.truncate(0);
     if (options.fsync) {
       await segment.writer.datasync();
@@ -72,7 +72,7 @@ export async function recoverWal(fs: FileSystem, dir: string, options: WalRecove
           `a segment is missing or was damaged`,
       );
     }
-    const handle = await fs.open(segment.path, isLast ? 'write' : 'read');
+    const handle = isLast ? await openSegmentWriter(fs, segment.path, options.fsync) : await fs.open(segment.path, 'read');
     try {
       await replaySegment(segment, handle, isLast, terms, options);
     } catch (error) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Entry } from '../../consensus/core/messages.js';
-import type { FileSystem } from '../fs/file-system.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { describeError, StorageFailedError } from '../storage-errors.js';
 import { consoleStorageLogger, type StorageLogger } from '../storage-logger.js';
 import { SCAN_CONTINUE, SCAN_STOP, scanFrames } from './frame-scanner.js';
@@ -15,7 +15,7 @@ import {
   writeEntryFrame,
   writeTruncateFrame,
 } from './record-codec.js';
-import { Segment, segmentFileName } from './segment.js';
+import { openSegmentWriter, Segment, segmentFileName } from './segment.js';
 import { TermRuns } from './term-runs.js';
 import { recoverWal } from './wal-recovery.js';
 
@@ -73,9 +73,11 @@ type Step =
  * The write-ahead log: append-only segment files of framed, checksummed records.
  *
  * One writer drains a queue of operations in call order. Consecutive appends coalesce into one
- * write and one fdatasync (group commit); each append's promise resolves only after the sync that
- * covers its bytes. A failed write or sync fails that batch and every later operation: the
- * caller must treat it as fatal and recover from disk, never retry.
+ * durable write (group commit): the segment writer is opened 'write-durable' (O_DSYNC), so the
+ * write itself returns once its bytes are on stable storage, with no separate fdatasync; each
+ * append's promise resolves only after the write that covers its bytes. A failed write or sync
+ * fails that batch and every later operation: the caller must treat it as fatal and recover from
+ * disk, never retry.
  *
  * Appending entries whose first index is at or below lastIndex replaces the suffix from there:
  * a truncation record is written before them (or, when the suffix starts in an earlier segment,
@@ -415,11 +417,11 @@ export class Wal {
         at = writeEntryFrame(buffer, at, entry);
       }
     }
+    // With fsync on, the writer is 'write-durable': when this resolves the batch is durable.
     await writer.write(buffer, base);
     segment.bytes = base + buffer.length;
-    if (this.fsync) await writer.datasync();
 
-    // Synced: now the index may point at these records.
+    // Durable: now the index may point at these records.
     if (step.truncateFrom !== null) {
       segment.truncateFrom(step.truncateFrom);
       this.terms.truncateFrom(step.truncateFrom);
@@ -438,9 +440,7 @@ export class Wal {
     const previous = this.lastSegment;
     const firstIndex = previous.lastIndex + 1;
     const segment = new Segment(firstIndex, join(this.dir, segmentFileName(firstIndex)), 0);
-    segment.writer = await this.fs.open(segment.path, 'write');
-    if ((await segment.writer.size()) !== 0) await segment.writer.truncate(0);
-    if (this.fsync) await this.fs.syncDir(this.dir);
+    segment.writer = await this.startEmptySegment(segment.path);
     this.segments.push(segment);
     const writer = previous.writer;
     previous.writer = null;
@@ -456,7 +456,7 @@ export class Wal {
     while (this.lastSegment.firstIndex > fromIndex) await this.deleteLastSegment();
     const kept = this.lastSegment;
     this.terms.truncateFrom(kept.lastIndex + 1);
-    kept.writer = await this.fs.open(kept.path, 'write');
+    kept.writer = await openSegmentWriter(this.fs, kept.path, this.fsync);
   }
 
   private async deleteLastSegment(): Promise<void> {
@@ -475,10 +475,23 @@ export class Wal {
     while (this.segments.length > 0) await this.deleteLastSegment();
     this.terms.clear();
     const segment = new Segment(nextIndex, join(this.dir, segmentFileName(nextIndex)), 0);
-    segment.writer = await this.fs.open(segment.path, 'write');
-    if ((await segment.writer.size()) !== 0) await segment.writer.truncate(0);
-    if (this.fsync) await this.fs.syncDir(this.dir);
+    segment.writer = await this.startEmptySegment(segment.path);
     this.segments.push(segment);
+  }
+
+  /**
+   * Creates (or empties a leftover) segment file and syncs its directory entry. A durable write
+   * promises only its own bytes and the size, so emptying a leftover is synced on its own: its
+   * old bytes must never reappear after the records written next.
+   */
+  private async startEmptySegment(path: string): Promise<FileHandle> {
+    const writer = await openSegmentWriter(this.fs, path, this.fsync);
+    if ((await writer.size()) !== 0) {
+      await writer.truncate(0);
+      if (this.fsync) await writer.datasync();
+    }
+    if (this.fsync) await this.fs.syncDir(this.dir);
+    return writer;
   }
 
   /** Oldest first, each unlink synced: a crash part-way leaves a contiguous suffix. */

@@ -111,6 +111,80 @@ describe('simulated disk', () => {
     await expect(disk.readdir('/d')).resolves.toBeDefined();
   });
 
+  it("makes a write through a 'write-durable' handle durable when it resolves, with no separate sync", async () => {
+    let syncsPerWrite = -1;
+    const seen = await outcomes(async () => {
+      const disk = await diskWithDir();
+      const file = await disk.open('/d/a', 'write-durable');
+      await disk.syncDir('/d');
+      const syncsBefore = disk.stats.syncs;
+      await file.write(bytes('first|'), 0);
+      await file.write(bytes('second'), 6);
+      syncsPerWrite = (disk.stats.syncs - syncsBefore) / 2;
+      return disk;
+    }, (disk) => text(disk.contentOf('/d/a')));
+    expect([...seen]).toEqual(['first|second']);
+    expect(syncsPerWrite).toBe(1);
+  });
+
+  it("keeps a plain 'write' handle volatile: only 'write-durable' syncs on write", async () => {
+    const disk = await diskWithDir();
+    const file = await disk.open('/d/a', 'write');
+    await file.write(bytes('data'), 0);
+    expect(disk.stats.syncs).toBe(0);
+  });
+
+  it('counts a durable write as two crash points: a power failure between them leaves it volatile, maybe torn', async () => {
+    let rejection: unknown = null;
+    const seen = await outcomes(async () => {
+      const disk = await diskWithDir();
+      const file = await disk.open('/d/a', 'write-durable');
+      await disk.syncDir('/d');
+      await file.write(bytes('durable|'), 0);
+      const opsBefore = disk.mutatingOps;
+      // The write itself goes through, the power fails before its sync.
+      disk.powerFailsAfter(1);
+      rejection = await file.write(bytes('in flight'), 8).then(() => null, (error: unknown) => error);
+      expect(disk.mutatingOps - opsBefore).toBe(1);
+      expect(text(disk.contentOf('/d/a'))).toBe('durable|in flight');
+      return disk;
+    }, (disk) => text(disk.contentOf('/d/a')));
+    expect(rejection).toBeInstanceOf(PowerFailedError);
+    expect(seen.has('durable|')).toBe(true);
+    expect(seen.has('durable|in flight')).toBe(true);
+    expect([...seen].some((s) => s !== 'durable|' && s !== 'durable|in flight')).toBe(true);
+    for (const s of seen) expect(s.startsWith('durable|')).toBe(true);
+  });
+
+  it('rejects a durable write whose sync fails, leaving its bytes readable but not durable', async () => {
+    let rejection: unknown = null;
+    const seen = await outcomes(async () => {
+      const disk = await diskWithDir();
+      const file = await disk.open('/d/a', 'write-durable');
+      await disk.syncDir('/d');
+      await file.write(bytes('durable|'), 0);
+      disk.injectError('fsync');
+      rejection = await file.write(bytes('cached'), 8).then(() => null, (error: unknown) => error);
+      expect(text(disk.contentOf('/d/a'))).toBe('durable|cached');
+      return disk;
+    }, (disk) => text(disk.contentOf('/d/a')));
+    expect(rejection).toBeInstanceOf(DiskIoError);
+    expect(seen.has('durable|')).toBe(true);
+    for (const s of seen) expect(s.startsWith('durable|')).toBe(true);
+  });
+
+  it('leaves a truncate through a durable handle volatile until a sync', async () => {
+    const seen = await outcomes(async () => {
+      const disk = await diskWithDir();
+      const file = await disk.open('/d/a', 'write-durable');
+      await disk.syncDir('/d');
+      await file.write(bytes('kept'), 0);
+      await file.truncate(0);
+      return disk;
+    }, (disk) => text(disk.contentOf('/d/a')));
+    expect([...seen].sort()).toEqual(['', 'kept']);
+  });
+
   it('flips one bit of a durable file and says where', async () => {
     const disk = await diskWithDir();
     const file = await disk.open('/d/a', 'write');

@@ -18,6 +18,7 @@ import { FileSystem, type FileHandle, type FileStat, type OpenMode } from '../..
  * Injected faults: a read, write or fsync error (EIO), a "power fails after k more mutating
  * operations" trap (every later operation throws until `powerLoss`), and a latent bit flip.
  * Directories themselves are durable as soon as `mkdir` returns (the data dir exists before the node).
+ * A write through a 'write-durable' (O_DSYNC) handle is a write then a sync, each a crash point.
  */
 
 export class DiskIoError extends Error {
@@ -170,7 +171,7 @@ export class SimulatedDisk extends FileSystem {
       dir.live.set(basename(path), inode);
       dir.pending.push({ kind: 'link', name: basename(path), inode });
     }
-    return new SimulatedHandle(this, inode, path, this.generation);
+    return new SimulatedHandle(this, inode, path, this.generation, mode === 'write-durable');
   }
 
   override async rename(from: string, to: string): Promise<void> {
@@ -314,8 +315,15 @@ class SimulatedHandle implements FileHandle {
     private readonly inode: Inode,
     private readonly path: string,
     private readonly generation: number,
+    /** Opened 'write-durable' (O_DSYNC): every write is a write then a sync. */
+    private readonly durableWrites: boolean,
   ) {}
 
+  /**
+   * On a durable handle this is two mutating operations, each with its own faults, as an O_DSYNC
+   * write is inside the kernel: the power may fail between them (the write stays volatile, and
+   * may be torn at `powerLoss`), and an fsync error rejects with the bytes only in the page cache.
+   */
   async write(data: Uint8Array, position: number): Promise<void> {
     this.check('write');
     this.disk.maybeFail('write', this.path);
@@ -323,6 +331,7 @@ class SimulatedHandle implements FileHandle {
     const op: FileOp = { kind: 'write', position, data: data.slice() };
     this.inode.live = this.inode.apply(op, this.inode.live);
     this.inode.pending.push(op);
+    if (this.durableWrites) this.syncNow();
   }
 
   async read(into: Uint8Array, position: number): Promise<number> {
@@ -339,6 +348,10 @@ class SimulatedHandle implements FileHandle {
 
   async sync(): Promise<void> {
     this.check('sync');
+    this.syncNow();
+  }
+
+  private syncNow(): void {
     // A failed fsync leaves the writes in the page cache, not durable: the caller must not go on.
     this.disk.maybeFail('fsync', this.path);
     this.disk.mutating('sync', this.path);

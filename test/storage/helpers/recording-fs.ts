@@ -4,7 +4,8 @@ import { NodeFileSystem } from '../../../src/storage/fs/node-file-system.js';
 
 export type FsEvent =
   | { op: 'open'; path: string; mode: OpenMode }
-  | { op: 'write'; path: string; position: number; bytes: number }
+  /** `durable`: through a 'write-durable' handle, so durable when it resolves. */
+  | { op: 'write'; path: string; position: number; bytes: number; durable: boolean }
   | { op: 'datasync' | 'sync' | 'close'; path: string }
   | { op: 'truncate'; path: string; size: number }
   | { op: 'rename'; path: string; to: string }
@@ -13,7 +14,7 @@ export type FsEvent =
 /**
  * The real disk, with every call recorded and two extras for tests: `fault` can make a call fail,
  * and `durableBytes(path)` says how much of a file a completed fdatasync/fsync covers (the bytes
- * written before the sync started).
+ * written before the sync started) or a durable write extends contiguously.
  */
 export class RecordingFileSystem extends FileSystem {
   readonly events: FsEvent[] = [];
@@ -27,6 +28,11 @@ export class RecordingFileSystem extends FileSystem {
 
   count(op: FsEvent['op']): number {
     return this.events.filter((e) => e.op === op).length;
+  }
+
+  /** Points where data became durable: datasyncs, syncs and writes through 'write-durable' handles. */
+  countSyncPoints(): number {
+    return this.events.filter((e) => e.op === 'datasync' || e.op === 'sync' || (e.op === 'write' && e.durable)).length;
   }
 
   durableBytes(path: string): number {
@@ -55,7 +61,7 @@ export class RecordingFileSystem extends FileSystem {
 
   override async open(path: string, mode: OpenMode): Promise<FileHandle> {
     this.record({ op: 'open', path, mode });
-    return new RecordingHandle(this, path, await this.inner.open(path, mode));
+    return new RecordingHandle(this, path, await this.inner.open(path, mode), mode === 'write-durable');
   }
 
   override async rename(from: string, to: string): Promise<void> {
@@ -92,12 +98,15 @@ class RecordingHandle implements FileHandle {
     private readonly fs: RecordingFileSystem,
     private readonly path: string,
     private readonly inner: FileHandle,
+    private readonly durable: boolean,
   ) {}
 
   async write(data: Uint8Array, position: number): Promise<void> {
-    this.fs.record({ op: 'write', path: this.path, position, bytes: data.length });
+    this.fs.record({ op: 'write', path: this.path, position, bytes: data.length, durable: this.durable });
     await this.inner.write(data, position);
     this.fs.noteWrite(this.path, position + data.length);
+    // A durable write covers its own bytes only: it extends what is durable when it starts inside it.
+    if (this.durable && position <= this.fs.durableBytes(this.path)) this.fs.noteSynced(this.path, position + data.length);
   }
 
   read(into: Uint8Array, position: number): Promise<number> {
