@@ -66,6 +66,7 @@ export class RaftHostService extends KvNode implements OnModuleInit, OnApplicati
       const claims = new SnapshotClaims();
       const transport = new PeerTransport(
         {
+          nodeId: config.id,
           peers: config.peers,
           clusterToken: config.clusterToken,
           requestTimeoutMs: Math.max(2_000, 4 * config.electionTimeoutMaxMs),
@@ -117,7 +118,12 @@ export class RaftHostService extends KvNode implements OnModuleInit, OnApplicati
       const rpc = new PeerRpcHandler(
         { nodeId: config.id, members: booted.raft.voters, clusterToken: config.clusterToken },
         {
-          stepAll: (ms) => host.stepAll(ms),
+          // The answers ride back on the response (see peer-routes.ts).
+          stepAll: (ms) => {
+            const from = ms[0]?.from;
+            if (from === undefined) return;
+            return transport.gatherReplies(from, () => host.stepAll(ms), () => host.settled());
+          },
           received: (ms) => observeBatch(this.metrics, 'received', ms),
           noteContact: (peer) => transport.noteContact(peer),
           fatal: (e) => this.fatal(e),

@@ -62,6 +62,13 @@ export interface RaftHostDeps {
   readonly fatal: (error: unknown) => void;
   /** Runs the loop soon; default setImmediate, so proposals arriving together share one Ready. */
   readonly schedule?: (run: () => void) => void;
+  /**
+   * Runs the loop right after the current callback, for peer messages (an AppendEntries to
+   * persist, an acknowledgement that commits): a whole batch arrives in one message, so waiting
+   * for more gains nothing and costs a turn of the event loop on the commit path. Default
+   * queueMicrotask; when only `schedule` is given (a simulator), that one.
+   */
+  readonly scheduleSoon?: (run: () => void) => void;
 }
 
 /** `to` names no member of the cluster. */
@@ -98,6 +105,7 @@ export class RaftHost {
   private readonly log: HostLog;
   private readonly fatal: (error: unknown) => void;
   private readonly schedule: (run: () => void) => void;
+  private readonly scheduleSoon: (run: () => void) => void;
 
   private readonly pending: PendingProposals;
   private readonly reads: PendingReads;
@@ -119,6 +127,11 @@ export class RaftHost {
   private nextHousekeepingMs = 0;
 
   private loopScheduled = false;
+  private loopSoon = false;
+  /** Readies begun, and the ordinal of the last one finished (handleReady runs one at a time). */
+  private readiesBegun = 0;
+  private readiesDone = 0;
+  private settleWaiters: { readonly after: number; readonly resolve: () => void }[] = [];
   private loopRunning = false;
   private stopped = false;
   private dead = false;
@@ -137,6 +150,7 @@ export class RaftHost {
     this.log = deps.log;
     this.fatal = deps.fatal;
     this.schedule = deps.schedule ?? ((run) => setImmediate(run));
+    this.scheduleSoon = deps.scheduleSoon ?? deps.schedule ?? queueMicrotask;
     this.pending = new PendingProposals(options.pendingProposalsMax, options.requestTimeoutMs);
     this.reads = new PendingReads(options.pendingReadsMax, options.requestTimeoutMs);
     this.transfers = new PendingTransfers(options.transferTimeoutMs);
@@ -201,7 +215,7 @@ export class RaftHost {
 
   stepAll(messages: readonly Message[]): void {
     if (this.stopped) return;
-    if (this.guard(() => messages.forEach((m) => this.raft.step(m)))) this.kick();
+    if (this.guard(() => messages.forEach((m) => this.raft.step(m)))) this.kickSoon();
   }
 
   reportUnreachable(peer: NodeId): void {
@@ -295,9 +309,19 @@ export class RaftHost {
     return this.startSnapshot();
   }
 
+  /**
+   * Resolves once everything stepped in before this call has been handled: a Ready begun after
+   * the call has finished (its state persisted, its messages sent), or the loop went idle with
+   * nothing to do. A peer's request waits for this to carry this node's answers back.
+   */
+  settled(): Promise<void> {
+    if (this.stopped || (!this.loopRunning && !this.loopScheduled && !this.loopSoon && !this.raft.hasReady())) return RESOLVED;
+    return new Promise((resolve) => this.settleWaiters.push({ after: this.readiesBegun, resolve }));
+  }
+
   /** Resolves once no Ready is in flight and the core has nothing more to hand out. */
   whenIdle(): Promise<void> {
-    if (!this.loopRunning && !this.loopScheduled && (this.stopped || !this.raft.hasReady())) return RESOLVED;
+    if (!this.loopRunning && !this.loopScheduled && !this.loopSoon && (this.stopped || !this.raft.hasReady())) return RESOLVED;
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -331,6 +355,16 @@ export class RaftHost {
     });
   }
 
+  /** Like kick, without waiting for a turn of the event loop (see RaftHostDeps.scheduleSoon). */
+  private kickSoon(): void {
+    if (this.loopSoon || this.loopRunning || this.stopped) return;
+    this.loopSoon = true;
+    this.scheduleSoon(() => {
+      this.loopSoon = false;
+      void this.runLoop();
+    });
+  }
+
   private async runLoop(): Promise<void> {
     if (this.loopRunning || this.stopped) {
       this.notifyIdle();
@@ -339,7 +373,10 @@ export class RaftHost {
     this.loopRunning = true;
     try {
       while (!this.stopped && this.raft.hasReady()) {
+        this.readiesBegun++;
         await this.handleReady(this.raft.ready());
+        this.readiesDone = this.readiesBegun;
+        if (this.settleWaiters.length > 0) this.releaseSettled(false);
       }
     } catch (error) {
       this.die(error);
@@ -543,7 +580,7 @@ export class RaftHost {
   }
 
   private notifyIdle(): void {
-    if (this.loopRunning || this.loopScheduled) return;
+    if (this.loopRunning || this.loopScheduled || this.loopSoon) return;
     if (!this.stopped && this.raft.hasReady()) {
       this.kick();
       return;
@@ -551,6 +588,15 @@ export class RaftHost {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
+    this.releaseSettled(true);
+  }
+
+  /** Resolves the settled() waiters a finished Ready covers (all of them when the loop is idle or stopped). */
+  private releaseSettled(all: boolean): void {
+    const waiters = this.settleWaiters;
+    if (waiters.length === 0) return;
+    this.settleWaiters = all ? [] : waiters.filter((w) => w.after >= this.readiesDone);
+    for (const w of waiters) if (all || w.after < this.readiesDone) w.resolve();
   }
 
   private die(error: unknown): void {
@@ -562,6 +608,7 @@ export class RaftHost {
   }
 
   private failWaiting(error: Error): void {
+    this.releaseSettled(true);
     this.pending.rejectAll(error);
     this.reads.rejectAll(new UnavailableError('unavailable', 'this node is shutting down'));
     this.transfers.rejectAll(new UnavailableError('unavailable', 'this node is shutting down'));

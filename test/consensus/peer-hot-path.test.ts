@@ -21,7 +21,7 @@ import { PROTOCOL_VERSION, type InstallSnapshot, type Message, type NodeId } fro
 import { KvNode, type NodeIdentity } from '../../src/consensus/kv-node.port.js';
 import { RaftHostService } from '../../src/consensus/raft-host.service.js';
 import { SnapshotClaims } from '../../src/consensus/snapshot-claims.js';
-import { encodeBatch, encodeSnapshotChunk } from '../../src/consensus/transport/message-codec.js';
+import { decodeBatch, encodeBatch, encodeSnapshotChunk } from '../../src/consensus/transport/message-codec.js';
 import { PeerEndpoint } from '../../src/consensus/transport/peer-endpoint.js';
 import { PeerPortListener } from '../../src/consensus/transport/peer-port-listener.js';
 import { PeerRpcHandler } from '../../src/consensus/transport/peer-rpc-handler.js';
@@ -42,6 +42,9 @@ const SNAPSHOT_BODY_BYTES_MAX = 64 * 1024;
 const v = PROTOCOL_VERSION;
 const heartbeat = (commit: number, to = 'n2'): Message => ({ version: v, type: 'Heartbeat', from: 'n1', to, term: 2, commit, context: 0 });
 
+const REPLY_COMMIT = 42;
+const heartbeatAnswer: Message = { version: v, type: 'HeartbeatResponse', from: 'n2', to: 'n1', term: 2, context: 0 };
+
 /** The receiving node n2 of a 3-node cluster, as the hot path and the controller see it. */
 class ReceivingNode {
   readonly stepped: Message[] = [];
@@ -55,10 +58,16 @@ class ReceivingNode {
     this.store = store;
     this.peerRpc = new PeerRpcHandler(
       { nodeId: 'n2', members: ['n1', 'n2', 'n3'], clusterToken: TOKEN },
-      { stepAll: (ms) => this.stepped.push(...ms), received: () => undefined, noteContact: (p) => this.contacts.push(p), fatal: (e) => { throw e; } },
+      { stepAll: (ms) => this.step(ms), received: () => undefined, noteContact: (p) => this.contacts.push(p), fatal: (e) => { throw e; } },
       receiver,
       silentLog,
     );
+  }
+
+  /** A heartbeat with commit REPLY_COMMIT is answered in the response (as a real node's answers are). */
+  private step(ms: readonly Message[]): Promise<readonly Message[]> | undefined {
+    this.stepped.push(...ms);
+    return ms.some((m) => m.type === 'Heartbeat' && m.commit === REPLY_COMMIT) ? Promise.resolve([heartbeatAnswer]) : undefined;
   }
 
   peerBodyBytesMax(route: string): number {
@@ -168,6 +177,14 @@ describe('peer requests served without express, with the controller\'s answers',
     expect(hot.node.stepped.slice(stepped.hot)).toEqual([heartbeat(7)]);
     expect(ref.node.stepped.slice(stepped.ref)).toEqual([heartbeat(7)]);
     expect(hot.node.contacts.at(-1)).toBe('n1');
+  });
+
+  it('a batch the node answers: 200 with its answers as an octet-stream batch', async () => {
+    const h = await both('/raft/heartbeat', octets(encodeBatch([heartbeat(REPLY_COMMIT)])), 'served');
+    expect(h.status).toBe(200);
+    expect(h.headers['content-type']).toBe('application/octet-stream');
+    const res = await fetch(`${hot.url}/raft/heartbeat`, { method: 'POST', ...octets(encodeBatch([heartbeat(REPLY_COMMIT)])), body: encodeBatch([heartbeat(REPLY_COMMIT)]) });
+    expect(decodeBatch(Buffer.from(await res.arrayBuffer()))).toEqual([heartbeatAnswer]);
   });
 
   it('SPEC 3: a missing or wrong cluster token is 401 unauthorized, the body unread and the connection closed', async () => {

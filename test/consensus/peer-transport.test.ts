@@ -150,7 +150,7 @@ async function receivingNode(dir: string, token: string | null) {
   const handler = new PeerRpcHandler(
     { nodeId: 'n2', members: ['n1', 'n2', 'n3'], clusterToken: token },
     {
-      stepAll: (ms) => stepped.push(...ms),
+      stepAll: (ms) => { stepped.push(...ms); },
       received: (ms) => received.push(ms.length),
       noteContact: (p) => contacts.push(p),
       fatal: (e) => fatal.push(e),

@@ -5,7 +5,8 @@ import { routeForBatch } from './peer-routes.js';
 
 /** Where a channel posts its batches (PeerEndpoint in the node, a fake in tests). */
 export interface BatchPoster {
-  post(route: string, body: Uint8Array): Promise<void>;
+  /** Resolves once the peer took the batch, with its reply batch if it answered with one. */
+  post(route: string, body: Uint8Array): Promise<Uint8Array | null | void>;
 }
 
 export interface PeerChannelOptions {
@@ -22,6 +23,8 @@ export interface PeerChannelOptions {
 export interface PeerChannelEvents {
   /** A batch reached the peer. */
   delivered(peer: NodeId): void;
+  /** The peer answered a batch with messages of its own (an encoded batch, not yet checked). */
+  replied?(peer: NodeId, reply: Uint8Array): void;
   /** A batch did not (its messages are lost); `first` is true on the first failure of a run. */
   failed(peer: NodeId, error: unknown, first: boolean): void;
   /** Messages were dropped because the queue was full. */
@@ -143,10 +146,13 @@ export class PeerChannel {
 
   private async post(batch: Message[]): Promise<void> {
     try {
-      await this.poster.post(routeForBatch(batch), encodeBatch(batch));
+      const reply = await this.poster.post(routeForBatch(batch), encodeBatch(batch));
       this.failures = 0;
       this.retryAtMs = 0;
-      if (!this.closed) this.events.delivered(this.peer);
+      if (!this.closed) {
+        this.events.delivered(this.peer);
+        if (reply) this.events.replied?.(this.peer, reply);
+      }
     } catch (error) {
       this.failures++;
       const backoffMs = Math.min(this.options.backoffMaxMs, this.options.backoffMinMs * 2 ** Math.min(this.failures - 1, 16));

@@ -1,5 +1,7 @@
 import { Client } from 'undici';
 
+const OCTET_STREAM = 'application/octet-stream';
+
 export interface PeerEndpointOptions {
   /** No answer within this: the request fails (the peer is stalled or gone). */
   readonly requestTimeoutMs: number;
@@ -41,14 +43,21 @@ export class PeerEndpoint {
     });
   }
 
-  /** POSTs `body` to `/raft/<route>`; resolves on 2xx, throws otherwise. */
-  async post(route: string, body: Uint8Array): Promise<void> {
-    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  /**
+   * POSTs `body` to `/raft/<route>`; throws unless the answer is 2xx. Resolves with the peer's
+   * reply batch when it answered 200 with one (see peer-routes.ts), else null.
+   */
+  async post(route: string, body: Uint8Array): Promise<Uint8Array | null> {
+    const headers: Record<string, string> = { 'content-type': OCTET_STREAM };
     if (this.options.authorization !== null) headers['authorization'] = this.options.authorization;
     const response = await this.client.request({ method: 'POST', path: `${this.basePath}/raft/${route}`, headers, body });
     if (response.statusCode >= 200 && response.statusCode < 300) {
+      const contentType = response.headers['content-type'];
+      if (response.statusCode === 200 && typeof contentType === 'string' && contentType.startsWith(OCTET_STREAM)) {
+        return new Uint8Array(await response.body.arrayBuffer());
+      }
       await response.body.dump();
-      return;
+      return null;
     }
     throw new PeerHttpError(response.statusCode, await response.body.text().catch(() => ''));
   }

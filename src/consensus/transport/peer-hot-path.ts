@@ -8,7 +8,7 @@
  *    never read), before anything else is looked at;
  *  - a declared body over peerBodyBytesMax(route): 413 `too_large`, the connection closed;
  *  - otherwise the body is read and handed to PeerRpcHandler.handle, whose answer is written as
- *    the controller writes it (204 empty, or SPEC's JSON error shape);
+ *    the controller writes it (200 with a reply batch, 204 empty, or SPEC's JSON error shape);
  *  - the X-Raft-* headers and the request-latency metric (labelled `/raft/:route`, as express
  *    labels the controller's route) as HttpSurface adds them to every answer.
  *
@@ -128,7 +128,10 @@ export class PeerHotPath {
     // An unread request body would otherwise be parsed as the next request on this connection.
     if (closeConnection) res.setHeader('connection', 'close');
     setRaftHeaders(res, this.node.identity());
-    if (answer.body === undefined) {
+    if (answer.reply !== undefined) {
+      res.writeHead(answer.status, { 'content-type': OCTET_STREAM, 'content-length': answer.reply.byteLength });
+      res.end(answer.reply);
+    } else if (answer.body === undefined) {
       res.statusCode = answer.status;
       res.end();
     } else {

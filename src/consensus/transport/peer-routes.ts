@@ -1,8 +1,12 @@
 /**
  * The peer RPC endpoints under `/raft/` (SPEC 4). Each takes a POST with an
- * `application/octet-stream` body in the binary format of message-codec.ts and answers 204 once
- * the messages are handed to the Raft core; answers travel back as messages of their own (Raft
- * messages are one-way), so a request never waits for the receiver's fsync.
+ * `application/octet-stream` body in the binary format of message-codec.ts. The receiver steps
+ * the messages into its core and answers once it has handled them (persisted what they carry):
+ * 200 with a batch, in the same format, of the messages it has for the sender meanwhile (the
+ * AppendEntriesResponse, the vote), or 204 when it has none. Answers thus ride back on the
+ * response instead of a request of their own, which halves the requests and socket writes per
+ * replicated write. Raft messages stay one-way: a message the receiver sends later goes by its
+ * own connection, and either side may lose or reorder any of them.
  *
  *   /raft/append-entries    a batch of AppendEntries and AppendEntriesResponse
  *   /raft/request-vote      a batch of RequestVote and RequestVoteResponse (PreVote included)

@@ -2,19 +2,24 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Message, NodeId } from '../core/messages.js';
 import type { HostLog } from '../host-ports.js';
 import { kv } from '../host-ports.js';
-import { decodeBatch, decodeSnapshotChunk, MessageDecodeError, ProtocolVersionError } from './message-codec.js';
+import { decodeBatch, decodeSnapshotChunk, encodeBatch, MessageDecodeError, ProtocolVersionError } from './message-codec.js';
 import { MESSAGE_ROUTES, routeAccepts, SNAPSHOT_ROUTE } from './peer-routes.js';
 import { isStorageFailure, SnapshotChunkRefusedError, type SnapshotReceiver } from './snapshot-receiver.js';
 
 export interface PeerRpcAnswer {
   readonly status: number;
-  /** SPEC's error shape; absent on success (204). */
+  /** SPEC's error shape; absent on success (200 with `reply`, or 204). */
   readonly body?: { readonly error: string; readonly message: string };
+  /** On 200: the encoded batch of this node's answers to the sender (application/octet-stream). */
+  readonly reply?: Uint8Array;
 }
 
 export interface PeerRpcSink {
-  /** Steps a batch into the core. */
-  stepAll(messages: readonly Message[]): void;
+  /**
+   * Steps a batch into the core. A promise: it resolves, once the node has handled the batch,
+   * with the messages that answer the sender in the same exchange (see peer-routes.ts).
+   */
+  stepAll(messages: readonly Message[]): void | Promise<readonly Message[]>;
   /** A well-formed batch for this node arrived (counted before stepping). */
   received(messages: readonly Message[]): void;
   /** Heard from `peer` just now (for lastContactMs). */
@@ -74,7 +79,7 @@ export class PeerRpcHandler {
     if (!this.isKnownRoute(route)) return { status: 404, body: { error: 'not_found', message: `no peer endpoint /raft/${route}` } };
     try {
       if (route === SNAPSHOT_ROUTE) return await this.handleSnapshotChunk(body);
-      return this.handleBatch(route, body);
+      return await this.handleBatch(route, body);
     } catch (error) {
       if (error instanceof ProtocolVersionError || error instanceof MessageDecodeError) {
         return this.refuse(400, 'bad_request', error.message);
@@ -88,7 +93,7 @@ export class PeerRpcHandler {
     }
   }
 
-  private handleBatch(route: string, body: Buffer): PeerRpcAnswer {
+  private async handleBatch(route: string, body: Buffer): Promise<PeerRpcAnswer> {
     const messages = decodeBatch(body);
     for (const m of messages) {
       const problem = this.problemWith(m);
@@ -98,8 +103,9 @@ export class PeerRpcHandler {
     const from = messages[0]?.from;
     if (from !== undefined) this.sink.noteContact(from);
     this.sink.received(messages);
-    this.sink.stepAll(messages);
-    return NO_CONTENT;
+    const replies = await this.sink.stepAll(messages);
+    if (replies === undefined || replies.length === 0) return NO_CONTENT;
+    return { status: 200, reply: encodeBatch(replies) };
   }
 
   private async handleSnapshotChunk(body: Buffer): Promise<PeerRpcAnswer> {

@@ -46,7 +46,8 @@ export class RaftPeerController {
 function send(res: Response, answer: PeerRpcAnswer, closeConnection = false): void {
   // An unread request body would otherwise be parsed as the next request on this connection.
   if (closeConnection) res.setHeader('connection', 'close');
-  if (answer.body === undefined) res.status(answer.status).end();
+  if (answer.reply !== undefined) res.status(answer.status).type('application/octet-stream').end(Buffer.from(answer.reply));
+  else if (answer.body === undefined) res.status(answer.status).end();
   else res.status(answer.status).json(answer.body);
 }
 
