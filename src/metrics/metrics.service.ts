@@ -100,7 +100,7 @@ export class MetricsService {
   private readonly lastLogIndex = this.gauge('raft_last_log_index', 'Index of the last entry in this node\'s log');
   private readonly snapshotIndex = this.gauge('raft_snapshot_index', 'Index of the latest snapshot');
   private readonly walSegments = this.gauge('raft_wal_segments', 'WAL segment files');
-  private readonly walBytes = this.gauge('raft_wal_bytes', 'Bytes in WAL segment files');
+  private readonly walBytes = this.gauge('raft_wal_bytes', 'Bytes of WAL records (segment files also hold zeros written ahead of the records)');
   private readonly keys = this.gauge('kv_keys', 'Keys in the state machine');
   private readonly sessions = this.gauge('kv_sessions', 'Client sessions in the state machine');
 

@@ -15,6 +15,8 @@ export interface RaftStorageOptions {
   readonly fsync?: boolean;
   /** WAL segment size. Default 64 MiB. */
   readonly segmentBytesMax?: number;
+  /** Zeros the WAL writes ahead of its append position per step (see WalOptions). Default 4 MiB; 0: off. */
+  readonly zeroFillStepBytes?: number;
   readonly logger?: StorageLogger;
   /** Take the data-dir LOCK (default true). A simulator with its own disk passes false. */
   readonly lock?: boolean | DataDirLockOptions;
@@ -89,6 +91,7 @@ export class RaftStorage {
         fsync,
         logger,
         segmentBytesMax: options.segmentBytesMax,
+        zeroFillStepBytes: options.zeroFillStepBytes,
         emptyFirstIndex: snapshot ? snapshot.index + 1 : 1,
         schedule: options.schedule ?? queueMicrotask,
       });

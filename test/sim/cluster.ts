@@ -244,10 +244,17 @@ export class SimCluster implements FaultTarget, DiskFaultTarget {
     return true;
   }
 
-  /** Disarms every pending disk fault (end of the fault phase). */
-  healDisks(): void {
-    if (!this.hasDisks()) return;
+  /**
+   * Disarms every pending disk fault (end of the fault phase). A node whose power failure already
+   * struck, unnoticed so far (e.g. during the WAL's background zero-fill after its last save),
+   * loses power now as it would have then; returns those nodes, which must be restarted.
+   */
+  healDisks(): NodeId[] {
+    if (!this.hasDisks()) return [];
+    const struck = this.nodeIds.filter((id) => this.diskStore(id).disk.hasPowerFailed);
+    this.powerLoss(struck);
     for (const id of this.nodeIds) this.diskStore(id).disk.disarm();
+    return struck;
   }
 
   private corruptionDetected(id: NodeId, error: Error): void {

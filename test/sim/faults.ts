@@ -134,7 +134,8 @@ export interface DiskFaultTarget {
   diskError(id: NodeId, kind: DiskFaultKind): void;
   /** A bit flip in a cold segment, then a power loss; false if the node has no cold segment. */
   flipBit(id: NodeId, random: Prng): boolean;
-  healDisks(): void;
+  /** Disarms pending disk faults; returns the nodes it had to power-cycle (to be restarted). */
+  healDisks(): NodeId[];
 }
 
 /** The actions the scheduler takes on the cluster. */
@@ -269,10 +270,10 @@ export class FaultScheduler {
   async healAll(): Promise<void> {
     this.healed = true;
     this.crashAt.clear();
-    this.disk?.target.healDisks();
+    const powerCycled = this.disk?.target.healDisks() ?? [];
     this.network.heal();
     this.network.setFaults(HEALTHY_NETWORK);
-    for (const id of this.restartAt.keys()) await this.target.restart(id);
+    for (const id of new Set([...this.restartAt.keys(), ...powerCycled])) await this.target.restart(id);
     for (const id of this.resumeAt.keys()) this.target.resume(id);
     this.restartAt.clear();
     this.resumeAt.clear();

@@ -18,11 +18,13 @@ afterEach(async () => {
 
 const DATA_BYTES = 32;
 const FRAME_BYTES = entryFrameBytes(makeEntry(1, 1, DATA_BYTES));
+/** These tests count the bytes and writes of records: no zeros written ahead (wal-zero-fill.test.ts covers those). */
+const RECORDS_ONLY = { zeroFillStepBytes: 0 };
 
 describe('Wal group commit', () => {
   it('coalesces concurrent appends into few syncs, each resolving only once its bytes are synced', async () => {
     const fs = new RecordingFileSystem();
-    const wal = await Wal.open(fs, dir, { logger: silentLogger });
+    const wal = await Wal.open(fs, dir, { ...RECORDS_ONLY, logger: silentLogger });
     const segmentPath = join(dir, segmentFileName(1));
     const appends = 200;
     const syncsBefore = fs.countSyncPoints();
@@ -45,7 +47,7 @@ describe('Wal group commit', () => {
 
   it('lets closed-loop appenders share syncs', async () => {
     const fs = new RecordingFileSystem();
-    const wal = await Wal.open(fs, dir, { logger: silentLogger });
+    const wal = await Wal.open(fs, dir, { ...RECORDS_ONLY, logger: silentLogger });
     const segmentPath = join(dir, segmentFileName(1));
     let nextIndex = 1;
     const appenders = 16;
@@ -71,7 +73,7 @@ describe('Wal group commit', () => {
 
   it('commits each group with one durable (O_DSYNC) write and no separate sync', async () => {
     const fs = new RecordingFileSystem();
-    const wal = await Wal.open(fs, dir, { logger: silentLogger });
+    const wal = await Wal.open(fs, dir, { ...RECORDS_ONLY, logger: silentLogger });
     const eventsBefore = fs.events.length;
     await Promise.all(Array.from({ length: 50 }, (_, i) => wal.append([makeEntry(i + 1, 1, DATA_BYTES)])));
     const events = fs.events.slice(eventsBefore);
@@ -85,7 +87,7 @@ describe('Wal group commit', () => {
 
   it('skips every sync with fsync off', async () => {
     const fs = new RecordingFileSystem();
-    const wal = await Wal.open(fs, dir, { logger: silentLogger, fsync: false, segmentBytesMax: 300 });
+    const wal = await Wal.open(fs, dir, { ...RECORDS_ONLY, logger: silentLogger, fsync: false, segmentBytesMax: 300 });
     for (let i = 1; i <= 30; i++) await wal.append([makeEntry(i, 1, DATA_BYTES)]);
     await wal.compact(10);
     expect(fs.count('datasync') + fs.count('sync') + fs.count('syncDir')).toBe(0);
@@ -97,7 +99,7 @@ describe('Wal group commit', () => {
 
   it('fails the batch, everything queued and everything after when a durable write fails, without retrying', async () => {
     const fs = new RecordingFileSystem();
-    const wal = await Wal.open(fs, dir, { logger: silentLogger });
+    const wal = await Wal.open(fs, dir, { ...RECORDS_ONLY, logger: silentLogger });
     await wal.append([makeEntry(1, 1)]);
     fs.fault = (event) => (event.op === 'write' && event.durable ? new Error('EIO: injected') : null);
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => wal.append([makeEntry(i + 2, 1)])));
@@ -117,7 +119,7 @@ describe('Wal group commit', () => {
 
   it('fails appends when a write fails', async () => {
     const fs = new RecordingFileSystem();
-    const wal = await Wal.open(fs, dir, { logger: silentLogger });
+    const wal = await Wal.open(fs, dir, { ...RECORDS_ONLY, logger: silentLogger });
     fs.fault = (event) => (event.op === 'write' ? new Error('ENOSPC: injected') : null);
     await expect(wal.append([makeEntry(1, 1)])).rejects.toThrow(/ENOSPC: injected/);
     fs.fault = null;

@@ -77,14 +77,19 @@ export async function scanFrames(
 
 /** True when every byte of `[from, end)` is zero (space the file system extended but never wrote). */
 export async function isZeroFilled(handle: FileHandle, from: number, end: number, chunkBytes: number): Promise<boolean> {
+  return (await firstNonZeroOffset(handle, from, end, chunkBytes)) === null;
+}
+
+/** The file offset of the first non-zero byte in `[from, end)`, or null when it is all zeros (or ends early). */
+export async function firstNonZeroOffset(handle: FileHandle, from: number, end: number, chunkBytes: number): Promise<number | null> {
   const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(chunkBytes, end - from)));
   for (let position = from; position < end; ) {
     const bytes = await handle.read(buffer.subarray(0, Math.min(buffer.length, end - position)), position);
-    if (bytes === 0) return true;
-    for (let i = 0; i < bytes; i++) if (buffer[i] !== 0) return false;
+    if (bytes === 0) return null;
+    for (let i = 0; i < bytes; i++) if (buffer[i] !== 0) return position + i;
     position += bytes;
   }
-  return true;
+  return null;
 }
 
 /**

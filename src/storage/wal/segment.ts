@@ -29,7 +29,10 @@ export function openSegmentWriter(fs: FileSystem, path: string, fsync: boolean):
  * One WAL segment file and the in-memory index of where its live entries sit.
  * Invariants:
  *  - entry `firstIndex + i` (i < count) is the frame at byte offset `offsets[i]`;
- *  - `bytes` is where the next frame will be written (the file's valid length);
+ *  - `bytes` is where the next frame will be written: the end of the records, which is all that
+ *    counts as the segment's size (the file may run on past it in zeros, see `zeroedEnd`);
+ *  - `zeroedEnd >= bytes`: the file holds only zeros in [bytes, zeroedEnd), written ahead so an
+ *    append there changes no file metadata (wal-zero-fill.ts);
  *  - only the last segment of a WAL is written to, and it alone holds `writer`.
  * Payloads stay on disk: the index costs 4 bytes per entry.
  */
@@ -37,6 +40,7 @@ export class Segment {
   private offsets: Uint32Array;
   private count = 0;
   writer: FileHandle | null = null;
+  zeroedEnd: number;
 
   constructor(
     readonly firstIndex: number,
@@ -44,6 +48,13 @@ export class Segment {
     public bytes: number,
   ) {
     this.offsets = new Uint32Array(1024);
+    this.zeroedEnd = bytes;
+  }
+
+  /** The records now end at `end` (a write landed): the zeros it overwrote are no longer ahead. */
+  recordsEndAt(end: number): void {
+    this.bytes = end;
+    if (this.zeroedEnd < end) this.zeroedEnd = end;
   }
 
   get entryCount(): number {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { StorageCorruptionError } from '../storage-errors.js';
 import type { StorageLogger } from '../storage-logger.js';
-import { findValidFrameAfter, isZeroFilled, SCAN_CONTINUE, scanFrames, type ScanProblem } from './frame-scanner.js';
+import { findValidFrameAfter, firstNonZeroOffset, isZeroFilled, SCAN_CONTINUE, scanFrames, type ScanProblem } from './frame-scanner.js';
 import {
   ENTRY_PAYLOAD_HEADER_BYTES,
   entryIndexOf,
@@ -34,8 +34,16 @@ export interface RecoveredWal {
 
 /**
  * Replays every segment to rebuild the index (index -> segment, offset) and the term runs.
- * A torn tail of the last segment is cut off and reported; any other damage throws a
- * StorageCorruptionError naming the file and offset, so committed data is never dropped quietly.
+ * A run of zeros from the end of the records to the end of the file is a clean end in any
+ * segment: the WAL writes zeros ahead of its append position (wal-zero-fill.ts). A torn tail of
+ * the last segment is cut off and reported; any other damage throws a StorageCorruptionError
+ * naming the file and offset, so committed data is never dropped quietly.
+ *
+ * Segments before the last keep their zero tails (the writer does not truncate them at a roll):
+ * a lost record at the end of such a segment is caught by the index continuity check between
+ * segments, not by the file size, and the zeros cost recovery one sequential read of at most a
+ * zero-fill step per segment, while truncating at each roll would add a size change and a
+ * datasync (a journal commit) to the commit path every time a segment fills.
  */
 export async function recoverWal(fs: FileSystem, dir: string, options: WalRecoveryOptions): Promise<RecoveredWal> {
   await fs.mkdir(dir);
@@ -128,9 +136,22 @@ async function replaySegment(
     return `unknown record type ${type}`;
   });
 
-  segment.bytes = scan.end;
+  segment.recordsEndAt(scan.end);
   if (!scan.problem) return;
-  const notTorn = isLast ? await whyNotATornTail(handle, scan.problem, fileBytes, segment, options.chunkBytes) : 'not the last segment';
+  const firstNonZero = await firstNonZeroOffset(handle, scan.problem.offset, fileBytes, options.chunkBytes);
+  if (firstNonZero === null) {
+    // Only zeros from the end of the records to the end of the file (fewer than a frame header's
+    // worth reads as "incomplete"): written ahead by the writer, or extended but never filled.
+    segment.zeroedEnd = fileBytes;
+    return;
+  }
+  // Where the records end in a zero length, the first non-zero byte after those zeros.
+  const nonZeroAt = scan.problem.status === FrameStatus.Zero ? firstNonZero : null;
+  const notTorn = isLast
+    ? await whyNotATornTail(handle, scan.problem, nonZeroAt, fileBytes, segment, options.chunkBytes)
+    : nonZeroAt === null
+      ? 'not the last segment'
+      : `non-zero bytes at byte offset ${nonZeroAt} after it; not the last segment`;
   if (notTorn !== null) {
     throw new StorageCorruptionError(
       segment.path,
@@ -148,24 +169,37 @@ async function replaySegment(
 }
 
 /**
+ * A torn write leaves non-zero bytes in at most the block it was cut in (sectors are 512 or
+ * 4096 bytes; a 4096-byte aligned block holds either).
+ */
+const TORN_BLOCK_BYTES = 4096;
+
+/**
  * A torn tail is what an interrupted append leaves: its first bad record, and after it only what
- * the same unsynced write left behind: nothing, zeros (space the file system extended but never
- * filled), or the rest of a torn sector (a partial payload, or garbage where a sector was half
- * written, which may even read as a damaged length). What it can never leave is a whole valid
- * record after the bad one: a record written after it means the bad one was once complete, and
- * its records may have been acknowledged. So a bad record in the last segment is a tear exactly
- * when no valid record follows it.
+ * the same unsynced write left behind: nothing, zeros (space the file system extended, or the
+ * writer zero-filled, but never filled with records), or the rest of a torn sector (a partial
+ * payload, or garbage where a sector was half written, which may even read as a damaged length).
+ * What it can never leave is a whole valid record after the bad one: a record written after it
+ * means the bad one was once complete, and its records may have been acknowledged. So a bad
+ * record in the last segment is a tear exactly when no valid record follows it.
+ * Where the records end in zeros (`nonZeroAt` is the first non-zero byte after them), the only
+ * write that can have left non-zero bytes further on is a zero-fill step cut by a power loss at
+ * the end of the file: its torn block. Non-zero bytes anywhere before that block were there
+ * before the zeros: damage.
  * Returns null for a torn tail, otherwise why it is not one.
  */
 async function whyNotATornTail(
   handle: FileHandle,
   problem: ScanProblem,
+  nonZeroAt: number | null,
   fileBytes: number,
   segment: Segment,
   chunkBytes: number,
 ): Promise<string | null> {
-  // Fast paths for the usual tears: zeros only after the bad record.
-  if (problem.status === FrameStatus.Zero && (await isZeroFilled(handle, problem.offset, fileBytes, chunkBytes))) return null;
+  if (nonZeroAt !== null && Math.floor(nonZeroAt / TORN_BLOCK_BYTES) !== Math.floor((fileBytes - 1) / TORN_BLOCK_BYTES)) {
+    return `non-zero bytes at byte offset ${nonZeroAt} after it, before the last block of the file`;
+  }
+  // Fast path for the usual tear: zeros only after the bad record.
   if (problem.status === FrameStatus.BadChecksum && (await isZeroFilled(handle, problem.frameEnd, fileBytes, chunkBytes))) return null;
   if (problem.status === undefined) return ''; // a checksummed record with bad content is damage, never a tear
   const found = await findValidFrameAfter(handle, problem.offset, fileBytes, recordScreen(segment));

@@ -18,6 +18,7 @@ import {
 import { openSegmentWriter, Segment, segmentFileName } from './segment.js';
 import { TermRuns } from './term-runs.js';
 import { recoverWal } from './wal-recovery.js';
+import { SegmentZeroFiller } from './wal-zero-fill.js';
 
 export interface WalOptions {
   /** A new segment starts once the current one has passed this size. Default 64 MiB (SPEC 1). */
@@ -37,14 +38,23 @@ export interface WalOptions {
   readonly schedule?: (run: () => void) => void;
   /** Read size when replaying and reading back. Default 8 MiB. */
   readonly readChunkBytes?: number;
+  /**
+   * Zeros written ahead of the append position per step (capped at segmentBytesMax); a step
+   * starts when the records come within half a step of the zeroed end. 0 turns it off.
+   * Default 1 MiB: each step holds the disk a few milliseconds, which the commits queued behind
+   * it feel. See wal-zero-fill.ts.
+   */
+  readonly zeroFillStepBytes?: number;
 }
 
 /** Bytes one append() call may carry: keeps any single write, and segment offsets, bounded. */
 export const APPEND_BYTES_MAX = 64 * 1024 * 1024;
 const SEGMENT_BYTES_MAX_LIMIT = 1024 * 1024 * 1024;
+const ZERO_FILL_STEP_BYTES_DEFAULT = 1024 * 1024;
 
 export interface WalStats {
   readonly segments: number;
+  /** Bytes of records in the segments (not the file sizes, which include the zeros written ahead). */
   readonly bytes: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
@@ -84,6 +94,10 @@ type Step =
  * the later segments are deleted first). Replay applies records in order, so either way the
  * recovered log is the old log cut at that index followed by whatever of the new entries was synced.
  *
+ * Ahead of the append position the last segment's file is kept zero-filled in the background
+ * (wal-zero-fill.ts), so a durable write lands inside the file and commits no new size; every
+ * size the WAL reports or acts on (stats, segment roll, compaction) is the records' bytes.
+ *
  * Invariants: segments are contiguous (each starts one past the previous one's last entry); every
  * segment but the last holds at least one entry; the in-memory index reflects synced records only.
  */
@@ -99,6 +113,7 @@ export class Wal {
   private failure: StorageFailedError | null = null;
   private closed = false;
   private appendsResolvedLastStep = 0;
+  private readonly zeroFiller: SegmentZeroFiller;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -112,6 +127,16 @@ export class Wal {
     this.fsync = options.fsync ?? true;
     this.schedule = options.schedule ?? ((run) => setImmediate(run));
     this.readChunkBytes = options.readChunkBytes ?? 8 * 1024 * 1024;
+    const zeroFillStepBytes = Math.min(options.zeroFillStepBytes ?? ZERO_FILL_STEP_BYTES_DEFAULT, this.segmentBytesMax);
+    this.zeroFiller = new SegmentZeroFiller(
+      {
+        stepBytes: zeroFillStepBytes,
+        lowWaterBytes: Math.floor(zeroFillStepBytes / 2),
+        // Past the size limit only the last batch before a roll can land.
+        limitBytes: this.segmentBytesMax + Math.min(zeroFillStepBytes, this.batchBytesMax),
+      },
+      (error) => this.fail('zero-fill', [], error),
+    );
   }
 
   static async open(fs: FileSystem, dir: string, options: WalOptions = {}): Promise<Wal> {
@@ -121,13 +146,17 @@ export class Wal {
     }
     const emptyFirstIndex = options.emptyFirstIndex ?? 1;
     if (!Number.isSafeInteger(emptyFirstIndex) || emptyFirstIndex < 1) throw new RangeError(`bad emptyFirstIndex ${emptyFirstIndex}`);
+    const zeroFillStepBytes = options.zeroFillStepBytes ?? 0;
+    if (!Number.isSafeInteger(zeroFillStepBytes) || zeroFillStepBytes < 0) throw new RangeError(`bad zeroFillStepBytes ${zeroFillStepBytes}`);
     const recovered = await recoverWal(fs, dir, {
       logger: options.logger ?? consoleStorageLogger,
       fsync: options.fsync ?? true,
       chunkBytes: options.readChunkBytes ?? 8 * 1024 * 1024,
       emptyFirstIndex,
     });
-    return new Wal(fs, dir, recovered.segments, recovered.terms, options);
+    const wal = new Wal(fs, dir, recovered.segments, recovered.terms, options);
+    wal.zeroFiller.maybeStart(wal.lastSegment);
+    return wal;
   }
 
   /** The lowest index still in the log (compaction moves it up a whole segment at a time). */
@@ -326,6 +355,11 @@ export class Wal {
   private async step(): Promise<void> {
     const op = this.queue[0];
     this.appendsResolvedLastStep = 0;
+    if (op.kind !== 'append') {
+      // Every other operation may close, truncate or delete the last segment: no zero-fill under it.
+      await this.zeroFiller.settle();
+      if (this.failure) return; // the queue, this operation included, was failed
+    }
     if (op.kind === 'append') {
       const step = this.planStep();
       if (step.kind === 'write') this.appendsResolvedLastStep = step.ops.length;
@@ -349,12 +383,17 @@ export class Wal {
     try {
       await action();
     } catch (error) {
-      this.failure = new StorageFailedError(`WAL ${what} in ${this.dir} failed: ${describeError(error)}`, { cause: error });
-      for (const op of ops) op.done.reject(this.failure);
-      for (const op of this.queue.splice(0)) op.done.reject(this.failure);
+      this.fail(what, ops, error);
       return;
     }
     for (const op of ops) op.done.resolve();
+  }
+
+  /** Fails `ops`, everything queued, and all that follows (the first failure is the one reported). */
+  private fail(what: string, ops: readonly WalOp[], error: unknown): void {
+    this.failure ??= new StorageFailedError(`WAL ${what} in ${this.dir} failed: ${describeError(error)}`, { cause: error });
+    for (const op of ops) op.done.reject(this.failure);
+    for (const op of this.queue.splice(0)) op.done.reject(this.failure);
   }
 
   /**
@@ -417,9 +456,13 @@ export class Wal {
         at = writeEntryFrame(buffer, at, entry);
       }
     }
+    // Never write where a zero-fill step is writing.
+    await this.zeroFiller.before(base + buffer.length);
+    if (this.failure) throw this.failure;
     // With fsync on, the writer is 'write-durable': when this resolves the batch is durable.
     await writer.write(buffer, base);
-    segment.bytes = base + buffer.length;
+    segment.recordsEndAt(base + buffer.length);
+    this.zeroFiller.maybeStart(segment);
 
     // Durable: now the index may point at these records.
     if (step.truncateFrom !== null) {
@@ -437,6 +480,7 @@ export class Wal {
 
   /** Starts the next segment. Its directory entry is synced before anything in it is acknowledged. */
   private async rollSegment(): Promise<void> {
+    await this.settleZeroFill();
     const previous = this.lastSegment;
     const firstIndex = previous.lastIndex + 1;
     const segment = new Segment(firstIndex, join(this.dir, segmentFileName(firstIndex)), 0);
@@ -445,6 +489,7 @@ export class Wal {
     const writer = previous.writer;
     previous.writer = null;
     await writer?.close();
+    this.zeroFiller.maybeStart(segment);
   }
 
   /**
@@ -453,10 +498,12 @@ export class Wal {
    * whose lost entries were past the truncation point and so never committed.
    */
   private async cutSegmentsAfter(fromIndex: number): Promise<void> {
+    await this.settleZeroFill();
     while (this.lastSegment.firstIndex > fromIndex) await this.deleteLastSegment();
     const kept = this.lastSegment;
     this.terms.truncateFrom(kept.lastIndex + 1);
     kept.writer = await openSegmentWriter(this.fs, kept.path, this.fsync);
+    this.zeroFiller.maybeStart(kept);
   }
 
   private async deleteLastSegment(): Promise<void> {
@@ -477,6 +524,13 @@ export class Wal {
     const segment = new Segment(nextIndex, join(this.dir, segmentFileName(nextIndex)), 0);
     segment.writer = await this.startEmptySegment(segment.path);
     this.segments.push(segment);
+    this.zeroFiller.maybeStart(segment);
+  }
+
+  /** Waits for the zero-fill step in flight; throws if it failed (the WAL has failed). */
+  private async settleZeroFill(): Promise<void> {
+    await this.zeroFiller.settle();
+    if (this.failure) throw this.failure;
   }
 
   /**
@@ -505,6 +559,7 @@ export class Wal {
   }
 
   private async closeWriter(): Promise<void> {
+    await this.zeroFiller.settle();
     const segment = this.segments[this.segments.length - 1];
     const writer = segment?.writer;
     if (segment) segment.writer = null;

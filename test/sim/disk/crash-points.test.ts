@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Entry, HardState, SnapshotMeta } from '../../../src/consensus/core/messages.js';
-import { Prng } from '../../../src/consensus/core/prng.js';
 import { RaftStorage } from '../../../src/storage/raft-storage.js';
 import { makeEntries } from './entries.js';
-import { PowerFailedError, SimulatedDisk } from './simulated-disk.js';
+import { everyCrashPoint } from './every-crash-point.js';
+import type { SimulatedDisk } from './simulated-disk.js';
 import { openSimStorage } from './sim-storage.js';
 
 /**
@@ -16,6 +16,8 @@ import { openSimStorage } from './sim-storage.js';
  */
 
 const SEEDS = [1, 2, 3, 4, 5];
+/** Zeros written ahead in steps of half a segment: every crash point of zero-filling is one of the points. */
+const ZERO_FILL = { zeroFillStepBytes: 128 };
 const DIR = '/data/n1';
 const CONFIG = { voters: ['n1', 'n2', 'n3'] };
 
@@ -95,7 +97,7 @@ interface Recovered {
 }
 
 async function recover(disk: SimulatedDisk): Promise<Recovered> {
-  const storage = await openSimStorage(disk, DIR, silent);
+  const storage = await openSimStorage(disk, DIR, silent, ZERO_FILL);
   const known = new Map<number, string>();
   const snapshot = storage.snapshot;
   if (snapshot) known.set(snapshot.index, `${snapshot.term}:?`);
@@ -145,40 +147,26 @@ describe('power loss at every crash point of a scripted storage sequence', () =>
   it('recovers the durable prefix of the model at each point, under several power-loss draws', async () => {
     const { initial, steps } = script();
     const failures: string[] = [];
-    let crashPoints = 0;
     let tornWrites = 0;
-    for (let crashAt = 0; ; crashAt++) {
-      let finishedAll = false;
-      for (const seed of SEEDS) {
-        const disk = new SimulatedDisk();
-        disk.powerFailsAfter(crashAt);
-        let done = 0;
-        try {
-          const storage = await openSimStorage(disk, DIR, silent);
-          for (const step of steps) {
-            await step.run(storage);
-            done++;
-          }
-          finishedAll = true;
-          break;
-        } catch (error) {
-          if (!(error instanceof PowerFailedError) && !disk.hasPowerFailed) throw error;
-        }
-        await drainPromises();
-        disk.powerLoss(new Prng(crashAt * 1000 + seed));
-        tornWrites = disk.stats.tornWrites + tornWrites;
-        const from = done === 0 ? initial : steps[done - 1].after;
-        const to = steps[done]?.after ?? from;
-        try {
-          const why = problem(await recover(disk), from, to);
-          if (why !== null) failures.push(`crash point ${crashAt} (in "${steps[done]?.name ?? 'open'}"), seed ${seed}: ${why}`);
-        } catch (error) {
-          failures.push(`crash point ${crashAt} (in "${steps[done]?.name ?? 'open'}"), seed ${seed}: recovery failed: ${String(error)}`);
-        }
+    const runScript = async (disk: SimulatedDisk, stepsDone: (done: number) => void): Promise<void> => {
+      const storage = await openSimStorage(disk, DIR, silent, ZERO_FILL);
+      for (const [k, step] of steps.entries()) {
+        await step.run(storage);
+        stepsDone(k + 1);
       }
-      if (finishedAll) break;
-      crashPoints++;
-    }
+    };
+    const crashPoints = await everyCrashPoint(SEEDS, runScript, 0, async ({ crashAt, seed, disk }, done) => {
+      tornWrites += disk.stats.tornWrites;
+      const from = done === 0 ? initial : steps[done - 1].after;
+      const to = steps[done]?.after ?? from;
+      const where = `crash point ${crashAt} (in "${steps[done]?.name ?? 'open'}"), seed ${seed}`;
+      try {
+        const why = problem(await recover(disk), from, to);
+        if (why !== null) failures.push(`${where}: ${why}`);
+      } catch (error) {
+        failures.push(`${where}: recovery failed: ${String(error)}`);
+      }
+    });
     expect(failures).toEqual([]);
     // The script must really cross every kind of crash point (many operations, some torn writes).
     expect(crashPoints).toBeGreaterThan(60);
@@ -186,7 +174,3 @@ describe('power loss at every crash point of a scripted storage sequence', () =>
   });
 });
 
-/** Lets work a failed operation left queued finish (it fails too: the power is off). */
-function drainPromises(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
