@@ -21,9 +21,10 @@ export interface RaftStorageOptions {
   /** Take the data-dir LOCK (default true). A simulator with its own disk passes false. */
   readonly lock?: boolean | DataDirLockOptions;
   /**
-   * Passed to the WAL (see WalOptions.schedule). Default queueMicrotask: the WAL's one appender
-   * is the host's Ready loop, one save at a time and already a group of every proposal and
-   * message that arrived together, so waiting a turn for more appenders only adds latency.
+   * Passed to the WAL (see WalOptions.schedule). Default: at once, inside save(). The WAL's one
+   * appender is the host's Ready loop, one save at a time and already a group of every proposal
+   * and message that arrived together, so waiting for more appenders only adds latency; and the
+   * write starts before the host applies and answers what the same Ready committed.
    */
   readonly schedule?: (run: () => void) => void;
 }
@@ -93,7 +94,7 @@ export class RaftStorage {
         segmentBytesMax: options.segmentBytesMax,
         zeroFillStepBytes: options.zeroFillStepBytes,
         emptyFirstIndex: snapshot ? snapshot.index + 1 : 1,
-        schedule: options.schedule ?? queueMicrotask,
+        schedule: options.schedule ?? runNow,
       });
       try {
         // The entries `wal/` and `snapshots/` in the data directory may have just been created:
@@ -240,4 +241,8 @@ async function reconcile(wal: Wal, snapshot: SnapshotMeta | null, logger: Storag
     logger.warn(`${wal.dir}: the log does not continue the snapshot at term ${term} index ${index}; discarding it`);
     await wal.reset(index + 1);
   }
+}
+
+function runNow(run: () => void): void {
+  run();
 }
