@@ -139,7 +139,7 @@ function printReport(options: BenchOptions, fsync: FsyncRate, echo: LoadResult, 
   lines.push([`ceiling: fdatasync ${fsync.recordBytes} B (1 writer)`, fmt(fsync.syncsPerSecond, 0), fmt(fsync.latencyMs.p50), fmt(fsync.latencyMs.p99), '0', '-', '1', '-', '-', '-', '-']);
   console.log(renderTable(headers, lines));
   console.log('CPU: percent of one core per node over the measured run (* = leader); gen = the load generator (same machine).');
-  console.log('ent/fsync: Raft entries per WAL fdatasync (group commit), leader / followers. ent/AE: entries per AppendEntries the');
+  console.log('ent/fsync: Raft entries per durable WAL write (group commit, O_DSYNC), leader / followers. ent/AE: entries per AppendEntries the');
   console.log('followers received (exact, raft_append_entries_*). posts/ent: peer requests each follower received per entry (heartbeats included).');
   if (etcd === null) return;
   console.log(`\nthe same rows against etcd (3 members on loopback, gRPC gateway, requests to the leader); ratio = raft-kv req/s / etcd req/s`);
