@@ -27,7 +27,7 @@ export class RaftKvCluster implements Target {
     private readonly run: BenchRun,
     nodes: Member[],
     /** Each node's command line and environment, to start it again. */
-    private readonly launches: ReadonlyMap<string, { readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv }>,
+    private readonly launches: Map<string, { readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv }>,
   ) {
     this.nodes = nodes;
   }
@@ -57,6 +57,17 @@ export class RaftKvCluster implements Target {
   /** Stops node `name` (SIGTERM, waits for its exit: it flushes and releases its data dir). */
   async stopNode(name: string): Promise<void> {
     await this.node(name).member.process.stop();
+  }
+
+  /** Stops every node and starts it again on its data dir with `extraArgs` added to its command line. */
+  async restartAllWith(extraArgs: readonly string[]): Promise<void> {
+    for (const member of this.members) {
+      await this.stopNode(member.name);
+      const launch = this.launches.get(member.name)!;
+      this.launches.set(member.name, { ...launch, args: [...launch.args, ...extraArgs] });
+      this.startNode(member.name);
+    }
+    await this.leader();
   }
 
   /** Starts a stopped node again, same command line and data dir; its Member is replaced. */

@@ -68,8 +68,8 @@ export function printScaleReport(r: ScaleResult, nodeOptions: string | null): Sc
   console.log(renderTable(['process', 'RSS idle', 'RSS max sampled', 'VmHWM', 'max / raw', 'heap used / total', 'external'], memoryRows));
 
   console.log('\nthroughput rows (CPU: percent of one core per node, * = leader)');
-  console.log(renderTable(['row', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU %', 'snapshots'], [r.base, r.scaled].map((t) => [
-    `PUT c=64 over ${t.keys} keys`, fmt(t.load.requestsPerSecond, 0), fmt(t.load.latencyMs.p50, 2), fmt(t.load.latencyMs.p99, 1), fmt(t.load.latencyMs.max, 0),
+  console.log(renderTable(['row', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU %', 'snapshots'], [r.base, r.scaled, r.scaledRareSnapshots].map((t) => [
+    t.name, fmt(t.load.requestsPerSecond, 0), fmt(t.load.latencyMs.p50, 2), fmt(t.load.latencyMs.p99, 1), fmt(t.load.latencyMs.max, 0),
     String(t.load.errors), Object.entries(t.cpuPercent).map(([n, p]) => `${fmt(p, 0)}${n === t.leader ? '*' : ''}`).join('/'), String(t.snapshotsTaken),
   ])));
 

@@ -10,7 +10,9 @@
  *      triggers; the longest time without any write completing is compared inside and outside
  *      the nodes' snapshot intervals (from their `event=snapshot_taken` lines);
  *   5. PUT c=64 over all N keys (the N-key figure);
- *   6. restart of one follower: SIGTERM, start, until it serves with its state caught up.
+ *   6. restart of one follower: SIGTERM, start, until it serves with its state caught up;
+ *   7. every node restarted with --snapshot-entries 100000 (etcd's default snapshot count), and
+ *      step 5 again: not a target, it shows what the snapshot interval costs at this size.
  * With --vs-etcd, a fresh 3-member etcd gets the same N keys through its gateway, for its RSS.
  */
 import { EtcdCluster } from './etcd-cluster.js';
@@ -36,6 +38,12 @@ const PAUSE_SECONDS = 20;
 const APPLIED_DEADLINE_MS = 120_000;
 const RESTART_DEADLINE_MS = 120_000;
 const MiB = 1024 * 1024;
+/**
+ * etcd's default --snapshot-count. SPEC's default for raft-kv is 10,000 applied entries; at 1M
+ * keys each snapshot rewrites the whole state (~115 MiB per node), so the extra row shows what
+ * the interval costs at scale.
+ */
+const ETCD_SNAPSHOT_COUNT_DEFAULT = 100_000;
 /** Progress ticks are once a second. */
 const LOAD_LOG_EVERY_TICKS = 15;
 
@@ -47,6 +55,8 @@ export const SCALE_GOALS = {
 } as const;
 
 export interface ThroughputFigure {
+  /** What the row measures, e.g. `PUT c=64 over 1000000 keys`. */
+  readonly name: string;
   readonly keys: number;
   readonly load: LoadResult;
   /** Percent of one core per node over the measured run. */
@@ -111,6 +121,8 @@ export interface ScaleResult {
   readonly pause: PauseFigure;
   readonly base: ThroughputFigure;
   readonly scaled: ThroughputFigure;
+  /** The scaled row again, every node restarted to snapshot as rarely as etcd does by default (not a target). */
+  readonly scaledRareSnapshots: ThroughputFigure;
   readonly restart: RestartFigure;
   readonly etcd: { readonly load: BulkLoadResult; readonly memory: readonly (ProcessMemory & { name: string })[] } | null;
 }
@@ -137,13 +149,16 @@ export async function runScale(run: BenchRun, mainJs: string, etcdPath: string |
   const scaled = await throughput(cluster, keys, options, progress);
   const maxRss = sampler.stop();
   const restart = await measureRestart(cluster, progress);
+  await cluster.restartAllWith(['--snapshot-entries', String(ETCD_SNAPSHOT_COUNT_DEFAULT)]);
+  await allApplied(cluster, keys);
+  const scaledRareSnapshots = await throughput(cluster, keys, options, progress, `, --snapshot-entries ${ETCD_SNAPSHOT_COUNT_DEFAULT}`);
   await run.stop(cluster.members.map((m) => m.process));
 
   const etcd = etcdPath === null ? null : await measureEtcd(run, etcdPath, keys, progress);
   return {
     keys, valueBytes: VALUE.length, rawBytes: raw, loads,
     memoryIdle: memoryIdle.map((m) => ({ ...m, maxSampledRssBytes: maxRss.get(m.name) ?? m.rssBytes })),
-    pause, base, scaled, restart, etcd,
+    pause, base, scaled, scaledRareSnapshots, restart, etcd,
   };
 }
 
@@ -174,8 +189,8 @@ function putsOver(target: Target, keys: number, seed: number) {
   return () => target.request('put', scaleKeyName(random.nextInt(0, keys)), VALUE, null)!;
 }
 
-async function throughput(cluster: RaftKvCluster, keys: number, options: BenchOptions, progress: Progress): Promise<ThroughputFigure> {
-  const row: Row = { name: `PUT c=${THROUGHPUT_CONNECTIONS} over ${keys} keys`, op: 'put', connections: THROUGHPUT_CONNECTIONS, sessions: false };
+async function throughput(cluster: RaftKvCluster, keys: number, options: BenchOptions, progress: Progress, variant = ''): Promise<ThroughputFigure> {
+  const row: Row = { name: `PUT c=${THROUGHPUT_CONNECTIONS} over ${keys} keys${variant}`, op: 'put', connections: THROUGHPUT_CONNECTIONS, sessions: false };
   const leader = await cluster.leader();
   const next = putsOver(cluster, keys, keys);
   await runLoad({
@@ -194,7 +209,7 @@ async function throughput(cluster: RaftKvCluster, keys: number, options: BenchOp
   const snapshotsTaken = marks.reduce((n, mark) => n + eventsSince(mark, 'snapshot_taken').length, 0);
   progress(`  ${row.name}: ${fmt(load.requestsPerSecond, 0)} req/s, p50 ${fmt(load.latencyMs.p50, 2)} ms, p99 ${fmt(load.latencyMs.p99, 2)} ms, ` +
     `${load.errors} errors, ${snapshotsTaken} snapshots taken (all nodes)`, true);
-  return { keys, load, cpuPercent, leader: leader.name, snapshotsTaken };
+  return { name: row.name, keys, load, cpuPercent, leader: leader.name, snapshotsTaken };
 }
 
 function snapshotWindows(node: string, events: readonly LogEvent[]): SnapshotWindow[] {
