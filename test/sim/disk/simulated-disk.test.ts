@@ -134,13 +134,19 @@ describe('simulated disk', () => {
     expect(disk.stats.syncs).toBe(0);
   });
 
+  /** A 'write-durable' file /d/a whose first bytes, `durable|`, are on disk. */
+  async function durableFileHoldingPrefix() {
+    const disk = await diskWithDir();
+    const file = await disk.open('/d/a', 'write-durable');
+    await disk.syncDir('/d');
+    await file.write(bytes('durable|'), 0);
+    return { disk, file };
+  }
+
   it('counts a durable write as two crash points: a power failure between them leaves it volatile, maybe torn', async () => {
     let rejection: unknown = null;
     const seen = await outcomes(async () => {
-      const disk = await diskWithDir();
-      const file = await disk.open('/d/a', 'write-durable');
-      await disk.syncDir('/d');
-      await file.write(bytes('durable|'), 0);
+      const { disk, file } = await durableFileHoldingPrefix();
       const opsBefore = disk.mutatingOps;
       // The write itself goes through, the power fails before its sync.
       disk.powerFailsAfter(1);
@@ -159,10 +165,7 @@ describe('simulated disk', () => {
   it('rejects a durable write whose sync fails, leaving its bytes readable but not durable', async () => {
     let rejection: unknown = null;
     const seen = await outcomes(async () => {
-      const disk = await diskWithDir();
-      const file = await disk.open('/d/a', 'write-durable');
-      await disk.syncDir('/d');
-      await file.write(bytes('durable|'), 0);
+      const { disk, file } = await durableFileHoldingPrefix();
       disk.injectError('fsync');
       rejection = await file.write(bytes('cached'), 8).then(() => null, (error: unknown) => error);
       expect(text(disk.contentOf('/d/a'))).toBe('durable|cached');
