@@ -64,10 +64,13 @@ export class SegmentZeroFiller {
     this.inFlight = { from, done };
   }
 
-  /** Waits for the step in flight if a write ending at file offset `end` would reach its range. */
-  async before(end: number): Promise<void> {
+  /**
+   * The step in flight, to wait for, if a write ending at file offset `end` would reach its
+   * range; null otherwise (the common case: the append path then awaits nothing extra).
+   */
+  overlapping(end: number): Promise<void> | null {
     const step = this.inFlight;
-    if (step && end > step.from) await step.done;
+    return step !== null && end > step.from ? step.done : null;
   }
 
   /** Waits for the step in flight, if any: before the segment's writer is closed or truncated, or its file deleted. */

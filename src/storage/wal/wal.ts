@@ -146,7 +146,7 @@ export class Wal {
     }
     const emptyFirstIndex = options.emptyFirstIndex ?? 1;
     if (!Number.isSafeInteger(emptyFirstIndex) || emptyFirstIndex < 1) throw new RangeError(`bad emptyFirstIndex ${emptyFirstIndex}`);
-    const zeroFillStepBytes = options.zeroFillStepBytes ?? 0;
+    const zeroFillStepBytes = options.zeroFillStepBytes ?? ZERO_FILL_STEP_BYTES_DEFAULT;
     if (!Number.isSafeInteger(zeroFillStepBytes) || zeroFillStepBytes < 0) throw new RangeError(`bad zeroFillStepBytes ${zeroFillStepBytes}`);
     const recovered = await recoverWal(fs, dir, {
       logger: options.logger ?? consoleStorageLogger,
@@ -355,13 +355,13 @@ export class Wal {
   private async step(): Promise<void> {
     const op = this.queue[0];
     this.appendsResolvedLastStep = 0;
-    if (op.kind !== 'append') {
-      // Every other operation may close, truncate or delete the last segment: no zero-fill under it.
+    const step = op.kind === 'append' ? this.planStep() : null;
+    if (step?.kind !== 'write') {
+      // Anything but a write may close, truncate or delete the last segment: no zero-fill under it.
       await this.zeroFiller.settle();
       if (this.failure) return; // the queue, this operation included, was failed
     }
-    if (op.kind === 'append') {
-      const step = this.planStep();
+    if (step !== null) {
       if (step.kind === 'write') this.appendsResolvedLastStep = step.ops.length;
       if (step.kind === 'write') await this.guard('append', step.ops, () => this.writeBatch(step));
       else if (step.kind === 'roll') await this.guard('segment roll', [], () => this.rollSegment());
@@ -457,8 +457,11 @@ export class Wal {
       }
     }
     // Never write where a zero-fill step is writing.
-    await this.zeroFiller.before(base + buffer.length);
-    if (this.failure) throw this.failure;
+    const zeroing = this.zeroFiller.overlapping(base + buffer.length);
+    if (zeroing !== null) {
+      await zeroing;
+      if (this.failure) throw this.failure;
+    }
     // With fsync on, the writer is 'write-durable': when this resolves the batch is durable.
     await writer.write(buffer, base);
     segment.recordsEndAt(base + buffer.length);
@@ -480,7 +483,6 @@ export class Wal {
 
   /** Starts the next segment. Its directory entry is synced before anything in it is acknowledged. */
   private async rollSegment(): Promise<void> {
-    await this.settleZeroFill();
     const previous = this.lastSegment;
     const firstIndex = previous.lastIndex + 1;
     const segment = new Segment(firstIndex, join(this.dir, segmentFileName(firstIndex)), 0);
@@ -498,7 +500,6 @@ export class Wal {
    * whose lost entries were past the truncation point and so never committed.
    */
   private async cutSegmentsAfter(fromIndex: number): Promise<void> {
-    await this.settleZeroFill();
     while (this.lastSegment.firstIndex > fromIndex) await this.deleteLastSegment();
     const kept = this.lastSegment;
     this.terms.truncateFrom(kept.lastIndex + 1);
@@ -525,12 +526,6 @@ export class Wal {
     segment.writer = await this.startEmptySegment(segment.path);
     this.segments.push(segment);
     this.zeroFiller.maybeStart(segment);
-  }
-
-  /** Waits for the zero-fill step in flight; throws if it failed (the WAL has failed). */
-  private async settleZeroFill(): Promise<void> {
-    await this.zeroFiller.settle();
-    if (this.failure) throw this.failure;
   }
 
   /**
