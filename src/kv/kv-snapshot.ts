@@ -18,7 +18,8 @@ import { Buffer } from 'node:buffer';
 import { crc32c } from '@node-rs/crc32';
 import type { SessionRecord, SessionTableState } from '../sessions/session-table.js';
 import type { KvWriteAnswer } from './commands.js';
-import { compareKeys } from './key-order.js';
+import { PagedSortedMap, PagedSortedMapBuilder, type RecordRun } from './record-pages/paged-sorted-map.js';
+import { compareBytes } from './record-pages/record-page.js';
 import { ChunkCursor, ChunkWriter, NEED_MORE_BYTES } from './snapshot-bytes.js';
 
 export const KV_SNAPSHOT_VERSION = 1;
@@ -40,20 +41,17 @@ export interface KvSnapshotView {
   readonly sessions: SessionTableState<KvWriteAnswer>;
   readonly keyCount: number;
   /**
-   * Every key/value in ascending key order; must not change while being encoded. The pair may be
-   * one array reused for every entry: the encoder reads it before asking for the next.
+   * Every key/value in ascending key order, as runs of records already in this stream's layout
+   * (str key | str value): the state's pages, copied as they are. Must not change while encoded.
    */
-  entries(): Iterable<readonly [string, string]>;
+  records(): Iterable<RecordRun>;
 }
-
-/** Keys encoded between two calls of `shouldYield`: a few microseconds' work, so the check is cheap. */
-const KEYS_PER_YIELD_CHECK = 64;
 
 export interface EncodeKvSnapshotOptions {
   /** See ChunkWriterOptions.reuseBuffers: each chunk is valid only until the next one is asked for. */
   readonly reuseBuffers?: boolean;
   /**
-   * Asked every few dozen keys; true hands out what is encoded so far as a short chunk, so a
+   * Asked after each run of records (a page, a few dozen keys); true hands out what is encoded so far as a short chunk, so a
    * caller that awaits between chunks bounds how long one step blocks (the encoder has no clock).
    */
   readonly shouldYield?: () => boolean;
@@ -85,11 +83,10 @@ export function* encodeKvSnapshot(
     yield* w.takeSealed();
   }
   let written = 0;
-  for (const [key, value] of view.entries()) {
-    w.str(key);
-    w.str(value);
-    written++;
-    if (shouldYield !== undefined && written % KEYS_PER_YIELD_CHECK === 0 && shouldYield()) w.flush();
+  for (const run of view.records()) {
+    w.bytes(run.bytes);
+    written += run.count;
+    if (shouldYield !== undefined && shouldYield()) w.flush();
     yield* w.takeSealed();
   }
   // Invariant: the view did not change under the encoder.
@@ -118,12 +115,11 @@ function writeAnswer(w: ChunkWriter, answer: KvWriteAnswer): void {
   w.f64(answer.index);
 }
 
-/** A decoded snapshot; keys and values are parallel arrays in ascending key order. */
+/** A decoded snapshot: the keys already in the state machine's own form. */
 export interface DecodedKvSnapshot {
   readonly appliedIndex: number;
   readonly sessions: SessionTableState<KvWriteAnswer>;
-  readonly keys: string[];
-  readonly values: string[];
+  readonly state: PagedSortedMap;
 }
 
 type Phase = 'header' | 'sessions' | 'keys' | 'tail' | 'done';
@@ -146,8 +142,10 @@ export class KvSnapshotDecoder {
   private sessionsLeft = 0;
   private keysLeft = 0;
   private readonly records: SessionRecord<KvWriteAnswer>[] = [];
-  private readonly keys: string[] = [];
-  private readonly values: string[] = [];
+  private readonly state = new PagedSortedMapBuilder();
+  /** The last key read (UTF-8 in [0, previousKeyLength)), to check the order. */
+  private previousKey = Buffer.alloc(0);
+  private previousKeyLength = -1;
   private bytesSeen = 0;
 
   write(chunk: Uint8Array): void {
@@ -190,8 +188,7 @@ export class KvSnapshotDecoder {
         logTimeMs: this.logTimeMs,
         records: this.records,
       },
-      keys: this.keys,
-      values: this.values,
+      state: this.state.finish(),
     };
   }
 
@@ -223,14 +220,11 @@ export class KvSnapshotDecoder {
           this.phase = 'tail';
           return;
         }
-        const key = c.str();
-        const value = c.str();
-        const previous = this.keys[this.keys.length - 1];
-        if (previous !== undefined && compareKeys(previous, key) >= 0) {
-          throw this.error(`keys out of order: ${JSON.stringify(previous)} before ${JSON.stringify(key)}`);
-        }
-        this.keys.push(key);
-        this.values.push(value);
+        const start = c.at;
+        const key = c.bytes(c.u32());
+        c.bytes(c.u32());
+        this.checkAscending(key);
+        this.state.addRecords(c.buf.subarray(start, c.at), 1);
         this.keysLeft--;
         return;
       }
@@ -271,6 +265,18 @@ export class KvSnapshotDecoder {
     this.sessionsLeft = sessionCount;
     this.keysLeft = keyCount;
     this.phase = 'sessions';
+  }
+
+  /** Keys must be strictly ascending (UTF-8 byte order is code point order, key-order.ts). */
+  private checkAscending(key: Buffer): void {
+    const previous = this.previousKey;
+    if (this.previousKeyLength >= 0 && compareBytes(previous, 0, this.previousKeyLength, key, 0, key.length) >= 0) {
+      const before = previous.toString('utf8', 0, this.previousKeyLength);
+      throw this.error(`keys out of order: ${JSON.stringify(before)} before ${JSON.stringify(key.toString('utf8'))}`);
+    }
+    if (key.length > previous.length) this.previousKey = Buffer.allocUnsafe(Math.max(key.length, 2 * previous.length, 64));
+    this.previousKey.set(key, 0);
+    this.previousKeyLength = key.length;
   }
 
   private error(message: string): SnapshotFormatError {

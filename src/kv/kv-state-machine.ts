@@ -4,20 +4,18 @@
  * safety). Pure and deterministic: no clock (time comes stamped in each command), no
  * randomness, no I/O; exactly-once is decided here, inside apply (STYLE habit 8).
  *
- * Storage is one B+ tree (sorted-btree) of key -> value strings in code point order:
- *  - `list(prefix, limit)` seeks to the prefix and walks at most `limit` keys, O(log n + limit),
- *    whatever writes came between two listings. A lazily sorted key array would re-sort all
- *    keys (about a second at 1M keys) on the first listing after any insert or delete.
- *  - `snapshot()` clones the tree in O(1) (copy-on-write nodes), so the snapshot can be
- *    streamed while apply goes on, and still shows exactly the state at its index.
- *  - Memory: leaves hold keys and values in two flat arrays, so a key costs its two strings
- *    plus about two pointers; no per-key object. Gets are O(log n) rather than a hash lookup,
- *    a fraction of a microsecond at 1M keys, small beside an HTTP request.
+ * Storage is a sorted map of records in small off-heap pages (record-pages/), in code point order:
+ *  - Memory: a key costs its UTF-8 bytes plus 8 bytes of lengths and a small share of its page;
+ *    the V8 heap holds a few thousand page objects, not two strings per key, so neither the heap
+ *    nor the GC's work grows with the number of keys.
+ *  - `list(prefix, limit)` finds the prefix's page by binary search and walks at most `limit`
+ *    records.
+ *  - `snapshot()` freezes the pages (copy-on-write, one pointer per page), so the snapshot is
+ *    streamed while apply goes on and still shows exactly the state at its index; the pages are
+ *    already in the snapshot's record layout and are written as they are.
  * The service is expected to check key and value sizes before proposing (see
  * command-validation.ts); apply does not, since a replica's own limits may differ.
  */
-import btreeModule from 'sorted-btree';
-import bulkLoadModule from 'sorted-btree/extended/bulkLoad.js';
 import { SessionTable, type SessionLimits, DEFAULT_SESSION_LIMITS } from '../sessions/session-table.js';
 import type {
   CasAnswer,
@@ -30,7 +28,7 @@ import type {
   ListAnswer,
   PutAnswer,
 } from './commands.js';
-import { compareKeys } from './key-order.js';
+import { PagedSortedMap } from './record-pages/paged-sorted-map.js';
 import {
   encodeKvSnapshot,
   KvSnapshotDecoder,
@@ -38,13 +36,6 @@ import {
   type EncodeKvSnapshotOptions,
   SNAPSHOT_CHUNK_BYTES_DEFAULT,
 } from './kv-snapshot.js';
-
-// sorted-btree is CommonJS: its class is the `default` property of module.exports.
-const BTree = btreeModule.default;
-type KeyTree = InstanceType<typeof BTree<string, string>>;
-
-/** Branching factor of the tree: wide leaves keep memory per key low and the tree shallow. */
-const TREE_NODE_SIZE = 64;
 
 export interface KvStateMachineOptions {
   /**
@@ -78,7 +69,7 @@ export interface KvRestore {
 }
 
 export class KvStateMachine {
-  private tree: KeyTree = newTree();
+  private state = new PagedSortedMap();
   private sessions: SessionTable<KvWriteAnswer>;
   private applied = 0;
 
@@ -92,7 +83,7 @@ export class KvStateMachine {
   }
 
   get keyCount(): number {
-    return this.tree.size;
+    return this.state.size;
   }
 
   get sessionCount(): number {
@@ -152,7 +143,7 @@ export class KvStateMachine {
   }
 
   get(key: string): GetAnswer | null {
-    const value = this.tree.get(key);
+    const value = this.state.get(key);
     return value === undefined ? null : { key, value, index: this.applied };
   }
 
@@ -161,7 +152,7 @@ export class KvStateMachine {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`list limit must be a non-negative integer, got ${limit}`);
     const items: { key: string; value: string }[] = [];
     if (limit > 0) {
-      for (const [key, value] of this.tree.entries(prefix)) {
+      for (const [key, value] of this.state.entries(prefix)) {
         if (!key.startsWith(prefix)) break;
         items.push({ key, value });
         if (items.length >= limit) break;
@@ -171,14 +162,13 @@ export class KvStateMachine {
   }
 
   snapshot(): KvSnapshot {
-    // Copy-on-write clone: later applies copy the nodes they change, this view stays frozen.
-    const frozen = this.tree.clone();
+    // Copy-on-write: later applies copy the pages they change, this view stays frozen.
+    const frozen = this.state.freeze();
     const view = {
       appliedIndex: this.applied,
       sessions: this.sessions.toState(),
       keyCount: frozen.size,
-      // One reused pair array: a snapshot of 1M keys would otherwise allocate 1M [key, value] arrays.
-      entries: () => frozen.entries(undefined, []),
+      records: () => frozen.runs(),
     };
     return {
       index: view.appliedIndex,
@@ -212,8 +202,7 @@ export class KvStateMachine {
   private install(decoded: DecodedKvSnapshot): void {
     // Build everything first, then swap: a failure leaves the current state untouched.
     const sessions = SessionTable.fromState(decoded.sessions);
-    const tree = decoded.keys.length === 0 ? newTree() : bulkLoadModule.bulkLoad(decoded.keys, decoded.values, TREE_NODE_SIZE, compareKeys);
-    this.tree = tree;
+    this.state = decoded.state;
     this.sessions = sessions;
     this.applied = decoded.appliedIndex;
   }
@@ -222,21 +211,21 @@ export class KvStateMachine {
     const { key } = command;
     switch (command.op) {
       case 'put': {
-        this.tree.set(key, command.value);
+        this.state.set(key, command.value);
         return { key, value: command.value, index } satisfies PutAnswer;
       }
       case 'append': {
-        const value = (this.tree.get(key) ?? '') + command.value;
-        this.tree.set(key, value);
+        const value = (this.state.get(key) ?? '') + command.value;
+        this.state.set(key, value);
         return { key, value, index } satisfies PutAnswer;
       }
       case 'delete':
-        return { key, deleted: this.tree.delete(key), index } satisfies DeleteAnswer;
+        return { key, deleted: this.state.delete(key), index } satisfies DeleteAnswer;
       case 'cas': {
-        const current = this.tree.get(key);
+        const current = this.state.get(key);
         const matches = command.expected === null ? current === undefined : current === command.expected;
         if (!matches) return { key, succeeded: false, value: current ?? null, index } satisfies CasAnswer;
-        this.tree.set(key, command.value);
+        this.state.set(key, command.value);
         return { key, succeeded: true, value: command.value, index } satisfies CasAnswer;
       }
     }
@@ -247,10 +236,6 @@ export class KvStateMachine {
       throw new Error(`apply out of order: index ${index} after applied index ${this.applied}`);
     }
   }
-}
-
-function newTree(): KeyTree {
-  return new BTree<string, string>(undefined, compareKeys, TREE_NODE_SIZE);
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

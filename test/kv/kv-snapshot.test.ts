@@ -71,8 +71,9 @@ describe('KV snapshot', () => {
     const chunks = [...sm.snapshot().chunks(4096)];
     expect(chunks.length).toBeGreaterThan(10);
     // Only a record larger than the chunk size gets a chunk of its own: the 300 000-byte value,
-    // once in the append-client session's stored answer and once as the key's value.
-    expect(chunks.filter((c) => c.length > 4096).map((c) => c.length)).toEqual([300_004, 300_004]);
+    // once in the append-client session's stored answer (the value alone) and once as the key's
+    // whole record (u32 + "big" + u32 + value).
+    expect(chunks.filter((c) => c.length > 4096).map((c) => c.length)).toEqual([300_004, 300_011]);
     expect(Buffer.concat(chunks).equals(Buffer.from(whole))).toBe(true);
     for (const size of [1, 7, 1000, 65_536]) {
       const pieces: Uint8Array[] = [];

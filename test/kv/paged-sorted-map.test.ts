@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals';
+import { compareKeys } from '../../src/kv/key-order.js';
+import { PAGE_BYTES_MAX, PagedSortedMap, PagedSortedMapBuilder, type FrozenRecords } from '../../src/kv/record-pages/paged-sorted-map.js';
+
+/** A small deterministic generator (mulberry32), so a failing seed can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Characters chosen to meet the cases where UTF-16 order and code point order differ.
+const ALPHABET = ['a', 'b', 'z', '/', 'é', '\u{e000}', '\u{ffff}', '\u{1f600}', '\u{10000}'];
+
+function randomKey(next: () => number, maxChars: number): string {
+  const n = 1 + Math.floor(next() * maxChars);
+  let key = '';
+  for (let i = 0; i < n; i++) key += ALPHABET[Math.floor(next() * ALPHABET.length)];
+  return key;
+}
+
+function randomValue(next: () => number): string {
+  const roll = next();
+  // Mostly small values, some empty, a few larger than a page.
+  const n = roll < 0.1 ? 0 : roll < 0.97 ? Math.floor(next() * 200) : PAGE_BYTES_MAX + Math.floor(next() * 3 * PAGE_BYTES_MAX);
+  return String.fromCharCode(97 + Math.floor(next() * 26)).repeat(n) + (roll < 0.5 ? 'ü' : '');
+}
+
+function sortedModel(model: Map<string, string>): [string, string][] {
+  return [...model.entries()].sort(([a], [b]) => compareKeys(a, b));
+}
+
+function frozenEntries(frozen: FrozenRecords): [string, string][] {
+  const entries = [...frozen.entries()];
+  // The runs hold the same records, and count them right.
+  expect([...frozen.runs()].reduce((n, run) => n + run.count, 0)).toBe(entries.length);
+  expect(frozen.size).toBe(entries.length);
+  return entries;
+}
+
+describe('PagedSortedMap', () => {
+  it.each([1, 2, 3, 4, 5])('matches a plain Map under random sets, deletes and freezes (seed %i)', (seed) => {
+    const next = rng(seed);
+    const map = new PagedSortedMap();
+    const model = new Map<string, string>();
+    const freezes: { frozen: FrozenRecords; expected: [string, string][] }[] = [];
+    for (let step = 0; step < 4000; step++) {
+      const key = randomKey(next, 4);
+      const roll = next();
+      if (roll < 0.6) {
+        const value = randomValue(next);
+        map.set(key, value);
+        model.set(key, value);
+      } else if (roll < 0.9) {
+        expect(map.delete(key)).toBe(model.delete(key));
+      } else if (roll < 0.99) {
+        expect(map.get(key)).toBe(model.get(key));
+      } else {
+        freezes.push({ frozen: map.freeze(), expected: sortedModel(model) });
+      }
+      expect(map.size).toBe(model.size);
+    }
+    expect([...map.entries()]).toEqual(sortedModel(model));
+    // Every earlier freeze still shows the state at its moment, whatever came after.
+    for (const { frozen, expected } of freezes) expect(frozenEntries(frozen)).toEqual(expected);
+    expect(freezes.length).toBeGreaterThan(10);
+  });
+
+  it('walks from any key, including keys absent and past the end', () => {
+    const map = new PagedSortedMap();
+    for (let i = 0; i < 500; i++) map.set(`k${String(i * 2).padStart(4, '0')}`, `v${i}`);
+    expect(map.pageCount).toBeGreaterThan(1);
+    const from = (k: string) => [...map.entries(k)].map(([key]) => key);
+    expect(from('k0100').slice(0, 2)).toEqual(['k0100', 'k0102']);
+    expect(from('k0101').slice(0, 2)).toEqual(['k0102', 'k0104']);
+    expect(from('k9')).toEqual([]);
+    expect(from('a')).toHaveLength(500);
+  });
+
+  it('fills pages when keys arrive in ascending order, and merges pages emptied by deletes', () => {
+    const map = new PagedSortedMap();
+    const value = 'x'.repeat(100);
+    for (let i = 0; i < 10_000; i++) map.set(`key-${String(i).padStart(6, '0')}`, value);
+    const recordBytes = 8 + 10 + 100;
+    // Ascending keys start a new page rather than splitting a full one in two.
+    const perPageFull = Math.floor(PAGE_BYTES_MAX / recordBytes);
+    expect(map.pageCount).toBeLessThanOrEqual(Math.ceil(10_000 / (perPageFull - 1)));
+    for (let i = 0; i < 10_000; i++) if (i % 10 !== 0) map.delete(`key-${String(i).padStart(6, '0')}`);
+    expect(map.size).toBe(1000);
+    expect(map.pageCount).toBeLessThan(Math.ceil(10_000 / perPageFull) / 2);
+    expect([...map.entries()].map(([k]) => k)).toEqual(Array.from({ length: 1000 }, (_, i) => `key-${String(i * 10).padStart(6, '0')}`));
+  });
+
+  it('a builder makes the same map as the same records set one by one', () => {
+    const next = rng(9);
+    const model = new Map<string, string>();
+    for (let i = 0; i < 3000; i++) model.set(randomKey(next, 6), randomValue(next));
+    const builder = new PagedSortedMapBuilder();
+    for (const [key, value] of sortedModel(model)) builder.add(key, value);
+    const built = builder.finish();
+    expect(built.size).toBe(model.size);
+    expect([...built.entries()]).toEqual(sortedModel(model));
+    // And it stays a working map: change every tenth key.
+    let i = 0;
+    for (const key of model.keys()) if (i++ % 10 === 0) built.set(key, 'changed');
+    i = 0;
+    for (const key of model.keys()) if (i++ % 10 === 0) model.set(key, 'changed');
+    expect([...built.entries()]).toEqual(sortedModel(model));
+  });
+
+  it('an empty map and an empty builder behave as empty', () => {
+    const map = new PagedSortedMapBuilder().finish();
+    expect(map.size).toBe(0);
+    expect(map.get('a')).toBeUndefined();
+    expect(map.delete('a')).toBe(false);
+    expect([...map.entries()]).toEqual([]);
+    map.set('a', '1');
+    expect(map.delete('a')).toBe(true);
+    expect([...map.entries('')]).toEqual([]);
+  });
+});
