@@ -99,8 +99,12 @@ export class Snapshotter {
    * arriving meanwhile gets the running one's result. Rejects on a storage failure (fatal).
    */
   take(meta: SnapshotMeta, view: KvSnapshot): Promise<SnapshotResult> {
-    if (this.current !== null) return this.current;
+    if (this.current !== null) {
+      view.release();
+      return this.current;
+    }
     const run = this.write(meta, view).finally(() => {
+      view.release();
       this.current = null;
     });
     this.current = run;

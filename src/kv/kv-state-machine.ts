@@ -60,6 +60,11 @@ export interface KvSnapshot {
   stream(chunkBytes: number, shouldYield?: () => boolean): Generator<Uint8Array>;
   /** The whole stream as one array (for small states and tests). */
   toBytes(): Uint8Array;
+  /**
+   * Done with this snapshot: apply may change the state's pages in place again instead of
+   * copying them. Nothing may be read from it afterwards.
+   */
+  release(): void;
 }
 
 /** Feeds a snapshot stream in; the state machine changes only when `finish()` succeeds. */
@@ -180,6 +185,7 @@ export class KvStateMachine {
         return encodeKvSnapshot(view, chunkBytes, options);
       },
       toBytes: () => concat(Array.from(encodeKvSnapshot(view))),
+      release: () => frozen.release(),
     };
   }
 

@@ -71,6 +71,32 @@ describe('PagedSortedMap', () => {
     expect(freezes.length).toBeGreaterThan(10);
   });
 
+  it('copies pages only while a frozen view is open', () => {
+    const map = new PagedSortedMap();
+    for (let i = 0; i < 2000; i++) map.set(`k${String(i).padStart(5, '0')}`, 'v'.repeat(50));
+    const first = map.freeze();
+    const second = map.freeze();
+    for (let i = 0; i < 2000; i += 100) map.set(`k${String(i).padStart(5, '0')}`, 'changed');
+    const copiedWhileOpen = map.pagesCopied;
+    expect(copiedWhileOpen).toBe(20);
+    // One view released, one still open: pages are still copied, and both views stay intact.
+    first.release();
+    for (let i = 50; i < 2000; i += 100) map.set(`k${String(i).padStart(5, '0')}`, 'changed');
+    expect(map.pagesCopied).toBeGreaterThan(copiedWhileOpen);
+    expect([...second.entries()].every(([, value]) => value === 'v'.repeat(50))).toBe(true);
+    second.release();
+    second.release();
+    const copiedBefore = map.pagesCopied;
+    for (let i = 25; i < 2000; i += 100) map.set(`k${String(i).padStart(5, '0')}`, 'changed again');
+    expect(map.pagesCopied).toBe(copiedBefore);
+    expect(map.get('k00025')).toBe('changed again');
+    // A later freeze copies again.
+    const third = map.freeze();
+    map.set('k00025', 'after the third');
+    expect(map.pagesCopied).toBe(copiedBefore + 1);
+    expect([...third.entries()].find(([key]) => key === 'k00025')?.[1]).toBe('changed again');
+  });
+
   it('walks from any key, including keys absent and past the end', () => {
     const map = new PagedSortedMap();
     for (let i = 0; i < 500; i++) map.set(`k${String(i * 2).padStart(4, '0')}`, `v${i}`);

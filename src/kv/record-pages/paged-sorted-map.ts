@@ -5,9 +5,10 @@
  * about its UTF-8 bytes plus a few percent, and the GC sees ~40,000 page objects.
  *
  * Snapshots: `freeze()` hands out the current page array in O(pages) pointer copies and starts a
- * new epoch; a page from an older epoch is copied before it is changed, so a frozen view keeps
- * showing exactly the state at the freeze while writes go on (each page is copied at most once
- * per freeze).
+ * new epoch; while any frozen view is open, a page from an older epoch is copied before it is
+ * changed, so a frozen view keeps showing exactly the state at the freeze while writes go on
+ * (each page is copied at most once per freeze). Once every view is released (or collected),
+ * pages are changed in place again: a copy is made only while someone may read the old one.
  */
 import { Buffer } from 'node:buffer';
 import { LENGTH_BYTES, RecordPage, writeU32 } from './record-page.js';
@@ -33,7 +34,16 @@ export class FrozenRecords {
   constructor(
     private readonly pages: readonly RecordPage[],
     readonly size: number,
+    private readonly onRelease: () => void,
   ) {}
+
+  /**
+   * The reader is done: the map may change these pages in place again. Nothing may be read from
+   * this view afterwards. A view never released is released when it is garbage collected.
+   */
+  release(): void {
+    this.onRelease();
+  }
 
   /** The records in key order, a page at a time: the snapshot's key section, as it is. */
   *runs(): Generator<RecordRun> {
@@ -43,6 +53,10 @@ export class FrozenRecords {
   *entries(): Generator<[string, string]> {
     for (const page of this.pages) for (let at = 0; at < page.used; at = page.recordEnd(at)) yield [page.keyAt(at), page.valueAt(at)];
   }
+}
+
+interface FreezeToken {
+  open: boolean;
 }
 
 /** Whole records (record-page.ts layout) in key order, and how many. */
@@ -58,6 +72,10 @@ export class PagedSortedMap {
   private pages: RecordPage[] = [RecordPage.empty(FIRST_EPOCH)];
   private count = 0;
   private epoch = FIRST_EPOCH;
+  /** Frozen views not yet released: while there is one, older pages are copied before a change. */
+  private openFreezes = 0;
+  private copies = 0;
+  private readonly unreleased = new FinalizationRegistry<FreezeToken>((token) => this.close(token));
   /** The UTF-8 of the key being looked up; grown to the longest key seen. */
   private scratch: Buffer = Buffer.allocUnsafeSlow(256);
 
@@ -71,6 +89,11 @@ export class PagedSortedMap {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Pages copied so far because a frozen view held them (for tests and metrics). */
+  get pagesCopied(): number {
+    return this.copies;
   }
 
   /** How many pages hold the records (for tests and metrics). */
@@ -152,17 +175,32 @@ export class PagedSortedMap {
 
   /** The state as it is now, unchanged by later writes (see the file comment). */
   freeze(): FrozenRecords {
-    const frozen = new FrozenRecords(this.pages.slice(), this.count);
+    const token: FreezeToken = { open: true };
+    const frozen = new FrozenRecords(this.pages.slice(), this.count, () => this.close(token));
+    this.unreleased.register(frozen, token, token);
+    this.openFreezes++;
     this.epoch++;
     return frozen;
   }
 
-  /** Makes the page at `index` safe to change: a copy if a freeze may hold it. */
+  private close(token: FreezeToken): void {
+    if (!token.open) return;
+    token.open = false;
+    this.unreleased.unregister(token);
+    this.openFreezes--;
+  }
+
+  /** Makes the page at `index` safe to change: a copy if an open frozen view may hold it. */
   private writable(index: number): RecordPage {
     const page = this.pages[index] as RecordPage;
     if (page.epoch === this.epoch) return page;
+    if (this.openFreezes === 0) {
+      page.epoch = this.epoch;
+      return page;
+    }
     const copy = RecordPage.copyOf(page.records(), page.count, page.buf.length, this.epoch);
     this.pages[index] = copy;
+    this.copies++;
     return copy;
   }
 

@@ -23,10 +23,10 @@ export class RecordPage {
     public used: number,
     public count: number,
     /**
-     * The owning map's epoch when this page was made. A snapshot taken since holds this very
-     * object, so the map must copy it before changing it (copy-on-write).
+     * The owning map's epoch when this page was made writable. A frozen view taken since may
+     * hold this very object, so while one is open the map copies it before changing it.
      */
-    readonly epoch: number,
+    public epoch: number,
   ) {}
 
   static empty(epoch: number): RecordPage {
