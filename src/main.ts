@@ -1,3 +1,5 @@
+// First: the heap settings apply to everything the other imports allocate.
+import './heap-growth.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';

@@ -122,6 +122,26 @@ describe('PagedSortedMap', () => {
     expect([...map.entries()].map(([k]) => k)).toEqual(Array.from({ length: 1000 }, (_, i) => `key-${String(i * 10).padStart(6, '0')}`));
   });
 
+  it('gives back the buffer of a large record once it is gone, and keeps loaded pages full', () => {
+    const map = new PagedSortedMap();
+    const value = 'x'.repeat(100);
+    for (let i = 0; i < 1000; i++) map.set(`key-${String(i).padStart(6, '0')}`, value);
+    const recordBytes = 1000 * (8 + 10 + 100);
+    // Ascending keys fill each page before the next: little room left over.
+    expect(map.bytesAllocated).toBeLessThan(recordBytes * 1.1);
+    const before = map.bytesAllocated;
+    map.set('key-000500', 'y'.repeat(1 << 20));
+    expect(map.bytesAllocated).toBeGreaterThan(before + (1 << 20));
+    map.set('key-000500', value);
+    // The large record split its page in up to three; the buffers are page-sized again.
+    expect(map.bytesAllocated).toBeLessThanOrEqual(before + 2 * PAGE_BYTES_MAX);
+    map.set('key-000501', 'z'.repeat(1 << 20));
+    expect(map.delete('key-000501')).toBe(true);
+    expect(map.bytesAllocated).toBeLessThanOrEqual(before + 4 * PAGE_BYTES_MAX);
+    expect(map.get('key-000500')).toBe(value);
+    expect(map.size).toBe(999);
+  });
+
   it('a builder makes the same map as the same records set one by one', () => {
     const next = rng(9);
     const model = new Map<string, string>();

@@ -21,8 +21,6 @@ const PAGE_BYTES_SPARSE = PAGE_BYTES_MAX / 4;
 const PAGE_BYTES_MERGED_MAX = (PAGE_BYTES_MAX * 3) / 4;
 /** Pages built in bulk (a restored snapshot) are filled to this, leaving room for inserts. */
 const PAGE_BYTES_BULK_FILL = (PAGE_BYTES_MAX * 7) / 8;
-/** Room is grown by a quarter, in steps of this many bytes, so most inserts need no new buffer. */
-const CAPACITY_STEP_BYTES = 256;
 
 /** Buffer#utf8Write (see snapshot-bytes.ts): writes without normalising its arguments. */
 interface Utf8WritableBuffer extends Buffer {
@@ -94,6 +92,13 @@ export class PagedSortedMap {
   /** Pages copied so far because a frozen view held them (for tests and metrics). */
   get pagesCopied(): number {
     return this.copies;
+  }
+
+  /** Bytes of the buffers the pages hold, room included (for tests and metrics). */
+  get bytesAllocated(): number {
+    let total = 0;
+    for (const page of this.pages) total += page.buf.length;
+    return total;
   }
 
   /** How many pages hold the records (for tests and metrics). */
@@ -198,7 +203,7 @@ export class PagedSortedMap {
       page.epoch = this.epoch;
       return page;
     }
-    const copy = RecordPage.copyOf(page.records(), page.count, page.buf.length, this.epoch);
+    const copy = RecordPage.copyOf(page.records(), page.count, capacityFor(page.used), this.epoch);
     this.pages[index] = copy;
     this.copies++;
     return copy;
@@ -223,14 +228,19 @@ export class PagedSortedMap {
     return (this.scratch as Utf8WritableBuffer).utf8Write(key, 0);
   }
 
-  /** Splits an oversized page at a record boundary, again while a half is still oversized. */
+  /**
+   * Splits an oversized (writable) page at a record boundary, again while a half is still
+   * oversized. The page keeps the left half in its own buffer: only the right half is copied.
+   */
   private split(index: number, appendedLast: boolean): void {
-    const page = this.pages[index] as RecordPage;
-    const cut = appendedLast ? lastRecordStart(page) : middleBoundary(page);
-    const leftCount = countRecords(page, 0, cut);
-    const left = RecordPage.copyOf(page.buf.subarray(0, cut), leftCount, grownCapacity(cut), this.epoch);
-    const right = RecordPage.copyOf(page.buf.subarray(cut, page.used), page.count - leftCount, grownCapacity(page.used - cut), this.epoch);
-    this.pages.splice(index, 1, left, right);
+    const left = this.pages[index] as RecordPage;
+    const cut = appendedLast ? lastRecordStart(left) : middleBoundary(left);
+    const leftCount = countRecords(left, 0, cut);
+    const right = RecordPage.copyOf(left.buf.subarray(cut, left.used), left.count - leftCount, capacityFor(left.used - cut), this.epoch);
+    left.used = cut;
+    left.count = leftCount;
+    fitCapacity(left);
+    this.pages.splice(index + 1, 0, right);
     if (right.used > PAGE_BYTES_MAX && right.count > 1) this.split(index + 1, false);
     if (left.used > PAGE_BYTES_MAX && left.count > 1) this.split(index, false);
   }
@@ -243,7 +253,7 @@ export class PagedSortedMap {
       const a = this.pages[first];
       const b = this.pages[first + 1];
       if (a === undefined || b === undefined || a.used + b.used > PAGE_BYTES_MERGED_MAX) continue;
-      const merged = RecordPage.copyOf(a.records(), a.count + b.count, grownCapacity(a.used + b.used), this.epoch);
+      const merged = RecordPage.copyOf(a.records(), a.count + b.count, capacityFor(a.used + b.used), this.epoch);
       merged.buf.set(b.records(), a.used);
       merged.used = a.used + b.used;
       this.pages.splice(first, 2, merged);
@@ -299,14 +309,16 @@ export class PagedSortedMapBuilder {
 
 /**
  * Moves the bytes from `at` to the end of the page by `delta` (a gap to write into when positive,
- * closing one when negative), in a new, larger buffer if the page has no room.
+ * closing one when negative), in a new buffer if the page has no room (the caller then splits it)
+ * or if it held a large record no longer there.
  */
 function makeRoom(page: RecordPage, at: number, delta: number): void {
   const used = page.used + delta;
-  if (used <= page.buf.length) {
+  const capacity = capacityFor(used);
+  if (used <= page.buf.length && capacity === page.buf.length) {
     if (delta !== 0) page.buf.copyWithin(at + delta, at, page.used);
   } else {
-    const buf = Buffer.allocUnsafeSlow(grownCapacity(used));
+    const buf = Buffer.allocUnsafeSlow(capacity);
     page.buf.copy(buf, 0, 0, at);
     page.buf.copy(buf, at + delta, at, page.used);
     page.buf = buf;
@@ -314,10 +326,22 @@ function makeRoom(page: RecordPage, at: number, delta: number): void {
   page.used = used;
 }
 
-function grownCapacity(used: number): number {
-  const roomy = used + (used >> 2);
-  const stepped = Math.ceil(roomy / CAPACITY_STEP_BYTES) * CAPACITY_STEP_BYTES;
-  return Math.max(used, Math.min(stepped, PAGE_BYTES_MAX));
+/**
+ * Every page has room for a full page, so inserts fill it in place until it splits: no buffer
+ * grows step by step, leaving a trail of garbage buffers for the GC (and the allocator's
+ * free lists) behind. Only a page of one large record is larger.
+ */
+function capacityFor(used: number): number {
+  return Math.max(used, PAGE_BYTES_MAX);
+}
+
+/** Gives back the buffer of a page that no longer holds a large record. */
+function fitCapacity(page: RecordPage): void {
+  const capacity = capacityFor(page.used);
+  if (page.buf.length === capacity) return;
+  const buf = Buffer.allocUnsafeSlow(capacity);
+  page.buf.copy(buf, 0, 0, page.used);
+  page.buf = buf;
 }
 
 function lastRecordStart(page: RecordPage): number {
