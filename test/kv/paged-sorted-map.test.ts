@@ -44,11 +44,12 @@ function frozenEntries(frozen: FrozenRecords): [string, string][] {
 }
 
 describe('PagedSortedMap', () => {
-  it.each([1, 2, 3, 4, 5])('matches a plain Map under random sets, deletes and freezes (seed %i)', (seed) => {
+  it.each([1, 2, 3, 4, 5])('matches a plain Map under random sets, deletes, freezes and releases (seed %i)', (seed) => {
     const next = rng(seed);
     const map = new PagedSortedMap();
     const model = new Map<string, string>();
-    const freezes: { frozen: FrozenRecords; expected: [string, string][] }[] = [];
+    let open: { frozen: FrozenRecords; expected: [string, string][] }[] = [];
+    let freezes = 0;
     for (let step = 0; step < 4000; step++) {
       const key = randomKey(next, 4);
       const roll = next();
@@ -58,17 +59,28 @@ describe('PagedSortedMap', () => {
         model.set(key, value);
       } else if (roll < 0.9) {
         expect(map.delete(key)).toBe(model.delete(key));
-      } else if (roll < 0.99) {
+      } else if (roll < 0.98) {
         expect(map.get(key)).toBe(model.get(key));
+      } else if (roll < 0.99 || open.length === 0) {
+        open.push({ frozen: map.freeze(), expected: sortedModel(model) });
+        freezes++;
       } else {
-        freezes.push({ frozen: map.freeze(), expected: sortedModel(model) });
+        // Release one view: its pages' slots are reused once no view is open; the others must not notice.
+        const [released] = open.splice(Math.floor(next() * open.length), 1);
+        expect(frozenEntries(released!.frozen)).toEqual(released!.expected);
+        released!.frozen.release();
       }
       expect(map.size).toBe(model.size);
     }
     expect([...map.entries()]).toEqual(sortedModel(model));
-    // Every earlier freeze still shows the state at its moment, whatever came after.
-    for (const { frozen, expected } of freezes) expect(frozenEntries(frozen)).toEqual(expected);
-    expect(freezes.length).toBeGreaterThan(10);
+    // Every view still open shows the state at its moment, whatever came after.
+    for (const { frozen, expected } of open) expect(frozenEntries(frozen)).toEqual(expected);
+    expect(freezes).toBeGreaterThan(10);
+    for (const { frozen } of open) frozen.release();
+    open = [];
+    // No slot leaks: once every view is released, the slots in use are exactly the map's pages'.
+    expect(map.slotsHeld).toBe(map.pagesInSlots);
+    expect(map.pagesInSlots).toBeGreaterThan(0);
   });
 
   it('copies pages only while a frozen view is open', () => {

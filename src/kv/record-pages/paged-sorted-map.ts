@@ -1,31 +1,31 @@
 /**
  * A sorted map of string keys to string values, kept as records in small off-heap pages
  * (record-page.ts) in key order. Two levels only: an array of pages, found by binary search on
- * their first keys, then a walk inside the page. At 1M keys of 100-byte values the map costs
- * about its UTF-8 bytes plus a few percent, and the GC sees ~40,000 page objects.
+ * their first keys, then a walk inside the page. Pages live in slots of shared slabs
+ * (page-slabs.ts). At 1M keys of 100-byte values the map costs about its UTF-8 bytes plus a few
+ * percent, and the GC sees ~30,000 small page objects.
  *
  * Snapshots: `freeze()` hands out the current page array in O(pages) pointer copies and starts a
- * new epoch; while any frozen view is open, a page from an older epoch is copied before it is
- * changed, so a frozen view keeps showing exactly the state at the freeze while writes go on
- * (each page is copied at most once per freeze). Once every view is released (or collected),
- * pages are changed in place again: a copy is made only while someone may read the old one.
+ * new epoch. A page carries the epoch it was made writable in; an open view frozen at that epoch
+ * or later may hold it, so such a page is copied before it is changed, and its slot is held back
+ * until those views are released (or collected). A frozen view so keeps showing exactly the
+ * state at the freeze while writes go on, each page is copied at most once per freeze, and with
+ * no view open pages are changed in place.
  */
 import { Buffer } from 'node:buffer';
-import { LENGTH_BYTES, RecordPage, writeU32 } from './record-page.js';
+import { PAGE_BYTES, PageSlabs } from './page-slabs.js';
+import { LENGTH_BYTES, RecordPage, writeU32, type Utf8WritableBuffer } from './record-page.js';
 
 /** A page over this many bytes is split (unless it is one record). */
-export const PAGE_BYTES_MAX = 4096;
+export const PAGE_BYTES_MAX = PAGE_BYTES;
 /** A page under this many bytes after a delete is merged with its neighbour when they fit. */
 const PAGE_BYTES_SPARSE = PAGE_BYTES_MAX / 4;
 /** A merge leaves room for a quarter of a page of inserts before the next split. */
 const PAGE_BYTES_MERGED_MAX = (PAGE_BYTES_MAX * 3) / 4;
 /** Pages built in bulk (a restored snapshot) are filled to this, leaving room for inserts. */
 const PAGE_BYTES_BULK_FILL = (PAGE_BYTES_MAX * 7) / 8;
-
-/** Buffer#utf8Write (see snapshot-bytes.ts): writes without normalising its arguments. */
-interface Utf8WritableBuffer extends Buffer {
-  utf8Write(s: string, offset: number): number;
-}
+/** A new map's epoch: pages a builder made for it carry it, so the map owns them. */
+const FIRST_EPOCH = 1;
 
 /** The state at one freeze: pages that will not change. */
 export class FrozenRecords {
@@ -36,8 +36,9 @@ export class FrozenRecords {
   ) {}
 
   /**
-   * The reader is done: the map may change these pages in place again. Nothing may be read from
-   * this view afterwards. A view never released is released when it is garbage collected.
+   * The reader is done: the map may change these pages in place again and reuse their slots.
+   * Nothing may be read from this view afterwards. A view never released is released when it is
+   * garbage collected.
    */
   release(): void {
     this.onRelease();
@@ -45,16 +46,12 @@ export class FrozenRecords {
 
   /** The records in key order, a page at a time: the snapshot's key section, as it is. */
   *runs(): Generator<RecordRun> {
-    for (const page of this.pages) if (page.count > 0) yield { bytes: page.records(), count: page.count };
+    for (const page of this.pages) if (page.count > 0) yield { bytes: page.bytes(), count: page.count };
   }
 
   *entries(): Generator<[string, string]> {
     for (const page of this.pages) for (let at = 0; at < page.used; at = page.recordEnd(at)) yield [page.keyAt(at), page.valueAt(at)];
   }
-}
-
-interface FreezeToken {
-  open: boolean;
 }
 
 /** Whole records (record-page.ts layout) in key order, and how many. */
@@ -63,24 +60,42 @@ export interface RecordRun {
   readonly count: number;
 }
 
-/** A new map's epoch: pages a builder made for it carry it, so the map owns them. */
-const FIRST_EPOCH = 1;
+interface FreezeToken {
+  open: boolean;
+  /** The map's epoch when the view was frozen. */
+  readonly epoch: number;
+}
+
+/** The slot of a page out of the map that open views frozen in [fromEpoch, toEpoch) may read. */
+interface HeldSlot {
+  readonly slot: number;
+  readonly fromEpoch: number;
+  readonly toEpoch: number;
+}
 
 export class PagedSortedMap {
-  private pages: RecordPage[] = [RecordPage.empty(FIRST_EPOCH)];
+  private pages: RecordPage[];
   private count = 0;
   private epoch = FIRST_EPOCH;
-  /** Frozen views not yet released: while there is one, older pages are copied before a change. */
-  private openFreezes = 0;
+  /** Frozen views not yet released, by the epoch they were frozen at: epoch -> count. */
+  private readonly openViews = new Map<number, number>();
+  private held: HeldSlot[] = [];
   private copies = 0;
   private readonly unreleased = new FinalizationRegistry<FreezeToken>((token) => this.close(token));
   /** The UTF-8 of the key being looked up; grown to the longest key seen. */
   private scratch: Buffer = Buffer.allocUnsafeSlow(256);
 
-  /** A map of pages nobody else holds, in key order, none empty, `size` records in all. */
-  static ofOwnedPages(pages: RecordPage[], size: number): PagedSortedMap {
-    const map = new PagedSortedMap();
-    if (pages.length > 0) map.pages = pages;
+  constructor(private readonly slabs = new PageSlabs()) {
+    this.pages = [newPage(this.slabs, 0, FIRST_EPOCH)];
+  }
+
+  /** A map of pages nobody else holds, from `slabs`, in key order, none empty, `size` records in all. */
+  static ofOwnedPages(slabs: PageSlabs, pages: RecordPage[], size: number): PagedSortedMap {
+    const map = new PagedSortedMap(slabs);
+    if (pages.length > 0) {
+      for (const page of map.pages) map.discard(page);
+      map.pages = pages;
+    }
     map.count = size;
     return map;
   }
@@ -94,11 +109,28 @@ export class PagedSortedMap {
     return this.copies;
   }
 
-  /** Bytes of the buffers the pages hold, room included (for tests and metrics). */
+  /** Bytes the pages hold, room included: their slots and the buffers of large records (for tests and metrics). */
   get bytesAllocated(): number {
     let total = 0;
-    for (const page of this.pages) total += page.buf.length;
+    for (const page of this.pages) total += page.capacity;
     return total;
+  }
+
+  /** Bytes of the slabs the slots are cut from, free slots included (for tests and metrics). */
+  get slabBytes(): number {
+    return this.slabs.bytes;
+  }
+
+  /** Slab slots not free: the pages', and those waiting for frozen views to close (for tests). */
+  get slotsHeld(): number {
+    return this.slabs.slotsHeld;
+  }
+
+  /** Pages in a slab slot, as opposed to a buffer of their own (for tests). */
+  get pagesInSlots(): number {
+    let n = 0;
+    for (const page of this.pages) if (page.slot >= 0) n++;
+    return n;
   }
 
   /** How many pages hold the records (for tests and metrics). */
@@ -123,19 +155,18 @@ export class PagedSortedMap {
     if (found >= 0) {
       at = found;
       const end = page.recordEnd(at);
-      const newEnd = at + 2 * LENGTH_BYTES + keyLen + valueLen;
-      makeRoom(page, end, newEnd - end);
+      this.makeRoom(page, end, at + 2 * LENGTH_BYTES + keyLen + valueLen - end);
     } else {
       at = -found - 1;
-      makeRoom(page, at, 2 * LENGTH_BYTES + keyLen + valueLen);
-      writeU32(page.buf, at, keyLen);
-      this.scratch.copy(page.buf, at + LENGTH_BYTES, 0, keyLen);
+      this.makeRoom(page, at, 2 * LENGTH_BYTES + keyLen + valueLen);
+      page.writeU32(at, keyLen);
+      page.write(at + LENGTH_BYTES, this.scratch, 0, keyLen);
       page.count++;
       this.count++;
     }
     const valueLenAt = at + LENGTH_BYTES + keyLen;
-    writeU32(page.buf, valueLenAt, valueLen);
-    (page.buf as Utf8WritableBuffer).utf8Write(value, valueLenAt + LENGTH_BYTES);
+    page.writeU32(valueLenAt, valueLen);
+    page.writeUtf8(valueLenAt + LENGTH_BYTES, value);
     if (page.used > PAGE_BYTES_MAX && page.count > 1) {
       // Keys written in ascending order (a load) fill each page and start the next.
       const appendedLast = found < 0 && pageIndex === this.pages.length - 1 && page.recordEnd(at) === page.used;
@@ -151,11 +182,15 @@ export class PagedSortedMap {
     if (at < 0) return false;
     const page = this.writable(pageIndex);
     const end = page.recordEnd(at);
-    makeRoom(page, end, at - end);
+    this.makeRoom(page, end, at - end);
     page.count--;
     this.count--;
-    if (page.count === 0 && this.pages.length > 1) this.pages.splice(pageIndex, 1);
-    else this.mergeIfSparse(pageIndex);
+    if (page.count === 0 && this.pages.length > 1) {
+      this.pages.splice(pageIndex, 1);
+      this.discard(page);
+    } else {
+      this.mergeIfSparse(pageIndex);
+    }
     return true;
   }
 
@@ -180,10 +215,10 @@ export class PagedSortedMap {
 
   /** The state as it is now, unchanged by later writes (see the file comment). */
   freeze(): FrozenRecords {
-    const token: FreezeToken = { open: true };
+    const token: FreezeToken = { open: true, epoch: this.epoch };
     const frozen = new FrozenRecords(this.pages.slice(), this.count, () => this.close(token));
     this.unreleased.register(frozen, token, token);
-    this.openFreezes++;
+    this.openViews.set(this.epoch, (this.openViews.get(this.epoch) ?? 0) + 1);
     this.epoch++;
     return frozen;
   }
@@ -192,21 +227,70 @@ export class PagedSortedMap {
     if (!token.open) return;
     token.open = false;
     this.unreleased.unregister(token);
-    this.openFreezes--;
+    const left = (this.openViews.get(token.epoch) ?? 1) - 1;
+    if (left === 0) this.openViews.delete(token.epoch);
+    else this.openViews.set(token.epoch, left);
+    this.held = this.held.filter((h) => {
+      if (this.anyViewOpen(h.fromEpoch, h.toEpoch)) return true;
+      this.slabs.release(h.slot);
+      return false;
+    });
+  }
+
+  /** Whether a view frozen at an epoch in [from, to) is still open. */
+  private anyViewOpen(from: number, to: number): boolean {
+    for (const epoch of this.openViews.keys()) if (epoch >= from && epoch < to) return true;
+    return false;
   }
 
   /** Makes the page at `index` safe to change: a copy if an open frozen view may hold it. */
   private writable(index: number): RecordPage {
     const page = this.pages[index] as RecordPage;
     if (page.epoch === this.epoch) return page;
-    if (this.openFreezes === 0) {
+    if (!this.anyViewOpen(page.epoch, this.epoch)) {
       page.epoch = this.epoch;
       return page;
     }
-    const copy = RecordPage.copyOf(page.records(), page.count, capacityFor(page.used), this.epoch);
+    const copy = newPage(this.slabs, page.used, this.epoch);
+    copy.write(0, page.buf, page.base, page.base + page.used);
+    copy.count = page.count;
     this.pages[index] = copy;
+    this.discard(page);
     this.copies++;
     return copy;
+  }
+
+  /** A page is out of the map: its slot is reused now, or once no open frozen view may read it. */
+  private discard(page: RecordPage): void {
+    if (page.slot < 0) return;
+    if (this.anyViewOpen(page.epoch, this.epoch)) this.held.push({ slot: page.slot, fromEpoch: page.epoch, toEpoch: this.epoch });
+    else this.slabs.release(page.slot);
+    page.slot = -1;
+  }
+
+  /**
+   * Moves the bytes from `at` to the end of the (writable) page by `delta`: a gap to write into
+   * when positive, closing one when negative. Moves the page to a buffer of its own when it
+   * outgrows its slot (it is split next, or holds one large record), and back into a slot when
+   * it fits one again.
+   */
+  private makeRoom(page: RecordPage, at: number, delta: number): void {
+    const used = page.used + delta;
+    if (used <= PAGE_BYTES && page.slot >= 0) {
+      page.shift(at, delta);
+      return;
+    }
+    const moved = newPage(this.slabs, used, page.epoch);
+    // When closing a gap, the bytes just before `at` are the ones dropped.
+    const headEnd = delta < 0 ? at + delta : at;
+    moved.write(0, page.buf, page.base, page.base + headEnd);
+    moved.write(at + delta, page.buf, page.base + at, page.base + page.used);
+    this.discard(page);
+    page.buf = moved.buf;
+    page.base = moved.base;
+    page.capacity = moved.capacity;
+    page.slot = moved.slot;
+    page.used = used;
   }
 
   /** The page where `key` is or would go: the last whose first key is <= it (or the first). */
@@ -230,16 +314,19 @@ export class PagedSortedMap {
 
   /**
    * Splits an oversized (writable) page at a record boundary, again while a half is still
-   * oversized. The page keeps the left half in its own buffer: only the right half is copied.
+   * oversized. The page keeps the left half: only the right half is copied.
    */
   private split(index: number, appendedLast: boolean): void {
     const left = this.pages[index] as RecordPage;
     const cut = appendedLast ? lastRecordStart(left) : middleBoundary(left);
     const leftCount = countRecords(left, 0, cut);
-    const right = RecordPage.copyOf(left.buf.subarray(cut, left.used), left.count - leftCount, capacityFor(left.used - cut), this.epoch);
-    left.used = cut;
+    const right = newPage(this.slabs, left.used - cut, this.epoch);
+    right.write(0, left.buf, left.base + cut, left.base + left.used);
+    right.count = left.count - leftCount;
     left.count = leftCount;
-    fitCapacity(left);
+    // Dropping the right half from the end moves nothing, but puts a page that fits a slot
+    // again back into one.
+    this.makeRoom(left, left.used, cut - left.used);
     this.pages.splice(index + 1, 0, right);
     if (right.used > PAGE_BYTES_MAX && right.count > 1) this.split(index + 1, false);
     if (left.used > PAGE_BYTES_MAX && left.count > 1) this.split(index, false);
@@ -253,10 +340,13 @@ export class PagedSortedMap {
       const a = this.pages[first];
       const b = this.pages[first + 1];
       if (a === undefined || b === undefined || a.used + b.used > PAGE_BYTES_MERGED_MAX) continue;
-      const merged = RecordPage.copyOf(a.records(), a.count + b.count, capacityFor(a.used + b.used), this.epoch);
-      merged.buf.set(b.records(), a.used);
-      merged.used = a.used + b.used;
+      const merged = newPage(this.slabs, a.used + b.used, this.epoch);
+      merged.write(0, a.buf, a.base, a.base + a.used);
+      merged.write(a.used, b.buf, b.base, b.base + b.used);
+      merged.count = a.count + b.count;
       this.pages.splice(first, 2, merged);
+      this.discard(a);
+      this.discard(b);
       return;
     }
   }
@@ -264,22 +354,23 @@ export class PagedSortedMap {
 
 /** Builds a map from records in strictly ascending key order (a snapshot being restored). */
 export class PagedSortedMapBuilder {
+  private readonly slabs = new PageSlabs();
   private readonly pages: RecordPage[] = [];
-  private page: Buffer = Buffer.allocUnsafeSlow(PAGE_BYTES_MAX);
-  private used = 0;
-  private pageCount = 0;
+  private page: RecordPage | null = null;
   private total = 0;
 
   /** Adds whole records (record-page.ts layout), `count` of them, all after those added so far. */
-  addRecords(records: Uint8Array, count: number): void {
-    if (this.used > 0 && this.used + records.length > PAGE_BYTES_BULK_FILL) this.seal();
-    if (records.length > this.page.length - this.used) {
-      // Only a record larger than a page gets here: it fills a page of its own.
-      this.page = Buffer.allocUnsafeSlow(records.length);
+  addRecords(records: Buffer, count: number): void {
+    let page = this.page;
+    if (page === null || page.used + records.length > (page.used === 0 ? page.capacity : PAGE_BYTES_BULK_FILL)) {
+      page = newPage(this.slabs, records.length, FIRST_EPOCH);
+      page.used = 0;
+      this.pages.push(page);
+      this.page = page;
     }
-    this.page.set(records, this.used);
-    this.used += records.length;
-    this.pageCount += count;
+    page.write(page.used, records, 0, records.length);
+    page.used += records.length;
+    page.count += count;
     this.total += count;
   }
 
@@ -295,53 +386,18 @@ export class PagedSortedMapBuilder {
   }
 
   finish(): PagedSortedMap {
-    if (this.used > 0) this.seal();
-    return PagedSortedMap.ofOwnedPages(this.pages, this.total);
-  }
-
-  private seal(): void {
-    this.pages.push(new RecordPage(this.page, this.used, this.pageCount, FIRST_EPOCH));
-    this.page = Buffer.allocUnsafeSlow(PAGE_BYTES_MAX);
-    this.used = 0;
-    this.pageCount = 0;
+    return PagedSortedMap.ofOwnedPages(this.slabs, this.pages, this.total);
   }
 }
 
-/**
- * Moves the bytes from `at` to the end of the page by `delta` (a gap to write into when positive,
- * closing one when negative), in a new buffer if the page has no room (the caller then splits it)
- * or if it held a large record no longer there.
- */
-function makeRoom(page: RecordPage, at: number, delta: number): void {
-  const used = page.used + delta;
-  const capacity = capacityFor(used);
-  if (used <= page.buf.length && capacity === page.buf.length) {
-    if (delta !== 0) page.buf.copyWithin(at + delta, at, page.used);
-  } else {
-    const buf = Buffer.allocUnsafeSlow(capacity);
-    page.buf.copy(buf, 0, 0, at);
-    page.buf.copy(buf, at + delta, at, page.used);
-    page.buf = buf;
+/** An empty-of-records page with room for `used` bytes (which it reports as used). */
+function newPage(slabs: PageSlabs, used: number, epoch: number): RecordPage {
+  if (used <= PAGE_BYTES) {
+    const slot = slabs.alloc();
+    return new RecordPage(slabs.bufferOf(slot), slabs.baseOf(slot), PAGE_BYTES, slot, used, 0, epoch);
   }
-  page.used = used;
-}
-
-/**
- * Every page has room for a full page, so inserts fill it in place until it splits: no buffer
- * grows step by step, leaving a trail of garbage buffers for the GC (and the allocator's
- * free lists) behind. Only a page of one large record is larger.
- */
-function capacityFor(used: number): number {
-  return Math.max(used, PAGE_BYTES_MAX);
-}
-
-/** Gives back the buffer of a page that no longer holds a large record. */
-function fitCapacity(page: RecordPage): void {
-  const capacity = capacityFor(page.used);
-  if (page.buf.length === capacity) return;
-  const buf = Buffer.allocUnsafeSlow(capacity);
-  page.buf.copy(buf, 0, 0, page.used);
-  page.buf = buf;
+  // One large record (or a page about to be split): a buffer of its own, left to the GC.
+  return new RecordPage(Buffer.allocUnsafeSlow(used), 0, used, -1, used, 0, epoch);
 }
 
 function lastRecordStart(page: RecordPage): number {
@@ -370,4 +426,3 @@ function countRecords(page: RecordPage, from: number, to: number): number {
   for (let at = from; at < to; at = page.recordEnd(at)) n++;
   return n;
 }
-

@@ -18,8 +18,13 @@ export const LENGTH_BYTES = 4;
 
 export class RecordPage {
   constructor(
-    /** Records in [0, used); the rest is room to grow in place. */
+    /** The page's bytes are buf[base, base + capacity): a slab slot, or a buffer of its own. */
     public buf: Buffer,
+    public base: number,
+    public capacity: number,
+    /** The slab slot (page-slabs.ts), or -1 for a buffer of its own (a large record). */
+    public slot: number,
+    /** Records in [0, used) of the page; the rest is room to grow in place. */
     public used: number,
     public count: number,
     /**
@@ -29,17 +34,6 @@ export class RecordPage {
     public epoch: number,
   ) {}
 
-  static empty(epoch: number): RecordPage {
-    return new RecordPage(Buffer.allocUnsafeSlow(0), 0, 0, epoch);
-  }
-
-  /** A page of its own for `records` (whole records), with `capacity` bytes of room. */
-  static copyOf(records: Uint8Array, count: number, capacity: number, epoch: number): RecordPage {
-    const buf = Buffer.allocUnsafeSlow(Math.max(capacity, records.length));
-    buf.set(records, 0);
-    return new RecordPage(buf, records.length, count, epoch);
-  }
-
   /**
    * Where `key` (UTF-8 in key[0, keyLen)) is or would go: the offset of the first record whose
    * key is >= it, and whether that key is equal. Encoded as one number so the hot path allocates
@@ -47,31 +41,32 @@ export class RecordPage {
    */
   seek(key: Uint8Array, keyLen: number): number {
     const buf = this.buf;
+    const base = this.base;
     let at = 0;
     while (at < this.used) {
-      const keyStart = at + LENGTH_BYTES;
-      const keyEnd = keyStart + readU32(buf, at);
+      const keyStart = base + at + LENGTH_BYTES;
+      const keyEnd = keyStart + readU32(buf, base + at);
       const order = compareBytes(buf, keyStart, keyEnd, key, 0, keyLen);
       if (order === 0) return at;
       if (order > 0) break;
-      at = keyEnd + LENGTH_BYTES + readU32(buf, keyEnd);
+      at = keyEnd + LENGTH_BYTES + readU32(buf, keyEnd) - base;
     }
     return -at - 1;
   }
 
   /** The record at `at` spans [at, recordEnd(at)). */
   recordEnd(at: number): number {
-    const keyEnd = at + LENGTH_BYTES + readU32(this.buf, at);
-    return keyEnd + LENGTH_BYTES + readU32(this.buf, keyEnd);
+    const keyEnd = at + LENGTH_BYTES + readU32(this.buf, this.base + at);
+    return keyEnd + LENGTH_BYTES + readU32(this.buf, this.base + keyEnd);
   }
 
   keyAt(at: number): string {
-    const keyStart = at + LENGTH_BYTES;
-    return this.buf.toString('utf8', keyStart, keyStart + readU32(this.buf, at));
+    const keyStart = this.base + at + LENGTH_BYTES;
+    return this.buf.toString('utf8', keyStart, keyStart + readU32(this.buf, this.base + at));
   }
 
   valueAt(at: number): string {
-    const keyEnd = at + LENGTH_BYTES + readU32(this.buf, at);
+    const keyEnd = this.base + at + LENGTH_BYTES + readU32(this.buf, this.base + at);
     const valueStart = keyEnd + LENGTH_BYTES;
     return this.buf.toString('utf8', valueStart, valueStart + readU32(this.buf, keyEnd));
   }
@@ -79,13 +74,39 @@ export class RecordPage {
   /** Compares the first key of this page with `key`; an empty page sorts first. */
   compareFirstKey(key: Uint8Array, keyLen: number): number {
     if (this.used === 0) return -1;
-    return compareBytes(this.buf, LENGTH_BYTES, LENGTH_BYTES + readU32(this.buf, 0), key, 0, keyLen);
+    const keyStart = this.base + LENGTH_BYTES;
+    return compareBytes(this.buf, keyStart, keyStart + readU32(this.buf, this.base), key, 0, keyLen);
   }
 
-  /** The record bytes, as a view: valid only until the page changes. */
-  records(): Buffer {
-    return this.buf.subarray(0, this.used);
+  /** Bytes [from, to) of the page, as a view: valid only until the page or its slot changes. */
+  bytes(from = 0, to = this.used): Buffer {
+    return this.buf.subarray(this.base + from, this.base + to);
   }
+
+  /** Moves the bytes from `at` to the end by `delta`; the caller checked the room. */
+  shift(at: number, delta: number): void {
+    if (delta !== 0) this.buf.copyWithin(this.base + at + delta, this.base + at, this.base + this.used);
+    this.used += delta;
+  }
+
+  writeU32(at: number, v: number): void {
+    writeU32(this.buf, this.base + at, v);
+  }
+
+  /** Writes bytes[from, to) at `at`; the caller checked the room. */
+  write(at: number, bytes: Buffer, from: number, to: number): void {
+    bytes.copy(this.buf, this.base + at, from, to);
+  }
+
+  /** Writes `s` as UTF-8 at `at`; the caller checked the room. */
+  writeUtf8(at: number, s: string): void {
+    (this.buf as Utf8WritableBuffer).utf8Write(s, this.base + at);
+  }
+}
+
+/** Buffer#utf8Write (see snapshot-bytes.ts): writes without normalising its arguments. */
+export interface Utf8WritableBuffer extends Buffer {
+  utf8Write(s: string, offset: number): number;
 }
 
 export function readU32(buf: Uint8Array, at: number): number {
