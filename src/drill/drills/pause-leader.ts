@@ -10,6 +10,7 @@
  *   - a write it acknowledges must carry a newer term than the old one (X-Raft-Term) and be in
  *     the final state on every node: an entry of the old term can never commit.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { KvClient } from '../../client/kv-client.js';
 import type { Drill, DrillContext } from '../drill.js';
 import { until } from '../poll.js';
@@ -64,6 +65,10 @@ export const pauseLeader: Drill = {
     // on a slow machine that can outlast a short phase, so wait for the first ack, bounded.
     await until('a write acknowledged while the leader is paused', ctx.stepDeadlineMs, async () => (load.acks > acksAtStop ? true : undefined)).catch(() => undefined);
     ctx.check('load went on while the leader was paused', load.acks > acksAtStop, `${load.acks - acksAtStop} writes acknowledged during the pause`);
+    // A timer may fire a fraction of a millisecond early by performance.now(): top the pause up.
+    for (let left = PAUSE_MS_MIN - (performance.now() - stoppedAt); left > 0; left = PAUSE_MS_MIN - (performance.now() - stoppedAt)) {
+      await delay(Math.ceil(left));
+    }
 
     progress.phase(`SIGCONT ${before.id} and race it with a read and a write`);
     const readUrl = `${oldUrl}/kv/${encodeURIComponent(readKey)}?consistency=linearizable`;
