@@ -14,7 +14,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { PAGE_BYTES, PageSlabs } from './page-slabs.js';
-import { LENGTH_BYTES, RecordPage, writeU32, type Utf8WritableBuffer } from './record-page.js';
+import type { Utf8WritableBuffer } from '../snapshot-bytes.js';
+import { LENGTH_BYTES, RecordPage, writeU32 } from './record-page.js';
 
 /** A page over this many bytes is split (unless it is one record). */
 export const PAGE_BYTES_MAX = PAGE_BYTES;

@@ -11,7 +11,8 @@
  * A page is searched by walking its records: a page holds a few dozen, and a walk needs no
  * offset table to keep up to date on every insert.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
+import type { Utf8WritableBuffer } from '../snapshot-bytes.js';
 
 /** Bytes of each of a record's two length prefixes. */
 export const LENGTH_BYTES = 4;
@@ -102,11 +103,6 @@ export class RecordPage {
   writeUtf8(at: number, s: string): void {
     (this.buf as Utf8WritableBuffer).utf8Write(s, this.base + at);
   }
-}
-
-/** Buffer#utf8Write (see snapshot-bytes.ts): writes without normalising its arguments. */
-export interface Utf8WritableBuffer extends Buffer {
-  utf8Write(s: string, offset: number): number;
 }
 
 export function readU32(buf: Uint8Array, at: number): number {
