@@ -43,11 +43,6 @@ export class PageSlabs {
     this.free.push(slot);
   }
 
-  /** Bytes of the slabs (for tests and metrics). */
-  get bytes(): number {
-    return this.slabs.length * SLAB_BYTES;
-  }
-
   /** Slots not free: in use, or held back for a frozen view (for tests). */
   get slotsHeld(): number {
     return this.nextUnused - this.free.length;

@@ -107,21 +107,16 @@ export class PagedSortedMap {
     return this.count;
   }
 
-  /** Pages copied so far because a frozen view held them (for tests and metrics). */
+  /** Pages copied so far because a frozen view held them (for tests). */
   get pagesCopied(): number {
     return this.copies;
   }
 
-  /** Bytes the pages hold, room included: their slots and the buffers of large records (for tests and metrics). */
+  /** Bytes the pages hold, room included: their slots and the buffers of large records (for tests). */
   get bytesAllocated(): number {
     let total = 0;
     for (const page of this.pages) total += page.capacity;
     return total;
-  }
-
-  /** Bytes of the slabs the slots are cut from, free slots included (for tests and metrics). */
-  get slabBytes(): number {
-    return this.slabs.bytes;
   }
 
   /** Slab slots not free: the pages', and those waiting for frozen views to close (for tests). */
@@ -136,7 +131,7 @@ export class PagedSortedMap {
     return n;
   }
 
-  /** How many pages hold the records (for tests and metrics). */
+  /** How many pages hold the records (for tests). */
   get pageCount(): number {
     return this.pages.length;
   }
