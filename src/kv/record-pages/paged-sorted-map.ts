@@ -138,14 +138,14 @@ export class PagedSortedMap {
 
   get(key: string): string | undefined {
     const keyLen = this.encodeKey(key);
-    const page = this.pages[this.pageIndexFor(keyLen)] as RecordPage;
+    const page = this.pages[this.pageIndexFor(key, keyLen)] as RecordPage;
     const at = page.seek(this.scratch, keyLen);
     return at < 0 ? undefined : page.valueAt(at);
   }
 
   set(key: string, value: string): void {
     const keyLen = this.encodeKey(key);
-    const pageIndex = this.pageIndexFor(keyLen);
+    const pageIndex = this.pageIndexFor(key, keyLen);
     const page = this.writable(pageIndex);
     const found = page.seek(this.scratch, keyLen);
     const valueLen = Buffer.byteLength(value, 'utf8');
@@ -175,7 +175,7 @@ export class PagedSortedMap {
   /** Removes `key`; false if it was absent. */
   delete(key: string): boolean {
     const keyLen = this.encodeKey(key);
-    const pageIndex = this.pageIndexFor(keyLen);
+    const pageIndex = this.pageIndexFor(key, keyLen);
     const at = (this.pages[pageIndex] as RecordPage).seek(this.scratch, keyLen);
     if (at < 0) return false;
     const page = this.writable(pageIndex);
@@ -198,7 +198,7 @@ export class PagedSortedMap {
     let at = 0;
     if (from !== undefined) {
       const keyLen = this.encodeKey(from);
-      pageIndex = this.pageIndexFor(keyLen);
+      pageIndex = this.pageIndexFor(from, keyLen);
       const found = (this.pages[pageIndex] as RecordPage).seek(this.scratch, keyLen);
       at = found >= 0 ? found : -found - 1;
     }
@@ -284,20 +284,21 @@ export class PagedSortedMap {
     moved.write(0, page.buf, page.base, page.base + headEnd);
     moved.write(at + delta, page.buf, page.base + at, page.base + page.used);
     this.discard(page);
-    page.buf = moved.buf;
-    page.base = moved.base;
-    page.capacity = moved.capacity;
-    page.slot = moved.slot;
-    page.used = used;
+    page.moveTo(moved.buf, moved.base, moved.capacity, moved.slot, used);
   }
 
-  /** The page where `key` is or would go: the last whose first key is <= it (or the first). */
-  private pageIndexFor(keyLen: number): number {
+  /**
+   * The page where `key` is or would go: the last whose first key is <= it (or the first).
+   * `keyLen` is its UTF-8 length, already in the scratch buffer.
+   */
+  private pageIndexFor(key: string, keyLen: number): number {
+    // Compared as in RecordPage.firstKeyBytes: one char per UTF-8 byte. An ASCII key is that already.
+    const probe = keyLen === key.length ? key : this.scratch.toString('latin1', 0, keyLen);
     let lo = 0;
     let hi = this.pages.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if ((this.pages[mid] as RecordPage).compareFirstKey(this.scratch, keyLen) <= 0) lo = mid;
+      if ((this.pages[mid] as RecordPage).firstKeyBytes() <= probe) lo = mid;
       else hi = mid - 1;
     }
     return lo;

@@ -10,6 +10,11 @@
  * Keys compare as UTF-8 bytes, which is code point order: the order of compareKeys (key-order.ts).
  * A page is searched by walking its records: a page holds a few dozen, and a walk needs no
  * offset table to keep up to date on every insert.
+ *
+ * The map finds a page by binary search on first keys. Each page keeps its first key as a string
+ * of one char per UTF-8 byte (latin1), so a step of that search compares two strings on the V8
+ * heap instead of reaching through the page's Buffer into its slab: at a million keys the pages'
+ * bytes are mostly out of the CPU's cache, and the search was the costliest part of a write.
  */
 import type { Buffer } from 'node:buffer';
 import type { Utf8WritableBuffer } from '../snapshot-bytes.js';
@@ -34,6 +39,9 @@ export class RecordPage {
      */
     public epoch: number,
   ) {}
+
+  /** The first key's UTF-8 bytes as latin1 ('' when empty); null until asked, or since it changed. */
+  private firstKeyLatin1: string | null = null;
 
   /**
    * Where `key` (UTF-8 in key[0, keyLen)) is or would go: the offset of the first record whose
@@ -72,11 +80,28 @@ export class RecordPage {
     return this.buf.toString('utf8', valueStart, valueStart + readU32(this.buf, keyEnd));
   }
 
-  /** Compares the first key of this page with `key`; an empty page sorts first. */
-  compareFirstKey(key: Uint8Array, keyLen: number): number {
-    if (this.used === 0) return -1;
-    const keyStart = this.base + LENGTH_BYTES;
-    return compareBytes(this.buf, keyStart, keyStart + readU32(this.buf, this.base), key, 0, keyLen);
+  /**
+   * The first key's UTF-8 bytes, one char per byte: `<` on two such strings is byte order, the
+   * order of the keys. An empty page gives '', which sorts before every key (keys are non-empty).
+   */
+  firstKeyBytes(): string {
+    let first = this.firstKeyLatin1;
+    if (first === null) {
+      const keyStart = this.base + LENGTH_BYTES;
+      first = this.used === 0 ? '' : this.buf.toString('latin1', keyStart, keyStart + readU32(this.buf, this.base));
+      this.firstKeyLatin1 = first;
+    }
+    return first;
+  }
+
+  /** The page's bytes moved to another place, as they are or with a gap opened or closed. */
+  moveTo(buf: Buffer, base: number, capacity: number, slot: number, used: number): void {
+    this.buf = buf;
+    this.base = base;
+    this.capacity = capacity;
+    this.slot = slot;
+    this.used = used;
+    this.firstKeyLatin1 = null;
   }
 
   /** Bytes [from, to) of the page, as a view: valid only until the page or its slot changes. */
@@ -86,22 +111,33 @@ export class RecordPage {
 
   /** Moves the bytes from `at` to the end by `delta`; the caller checked the room. */
   shift(at: number, delta: number): void {
+    // Closing a gap overwrites the bytes just before `at`.
+    this.changing(delta < 0 ? at + delta : at);
     if (delta !== 0) this.buf.copyWithin(this.base + at + delta, this.base + at, this.base + this.used);
     this.used += delta;
   }
 
   writeU32(at: number, v: number): void {
+    this.changing(at);
     writeU32(this.buf, this.base + at, v);
   }
 
   /** Writes bytes[from, to) at `at`; the caller checked the room. */
   write(at: number, bytes: Buffer, from: number, to: number): void {
+    this.changing(at);
     bytes.copy(this.buf, this.base + at, from, to);
   }
 
   /** Writes `s` as UTF-8 at `at`; the caller checked the room. */
   writeUtf8(at: number, s: string): void {
+    this.changing(at);
     (this.buf as Utf8WritableBuffer).utf8Write(s, this.base + at);
+  }
+
+  /** Bytes from `at` on are about to change: forget the first key if they may include it. */
+  private changing(at: number): void {
+    if (this.firstKeyLatin1 === null) return;
+    if (this.used === 0 || at < LENGTH_BYTES + readU32(this.buf, this.base)) this.firstKeyLatin1 = null;
   }
 }
 
