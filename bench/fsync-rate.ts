@@ -45,3 +45,27 @@ export function measureFsyncRate(dir: string, seconds: number): FsyncRate {
     syncs: latenciesMs.length,
   };
 }
+
+/** The file written by measureWriteBandwidth: large enough to outlast the disk's write cache. */
+const BANDWIDTH_FILE_BYTES = 512 * 1024 * 1024;
+const BANDWIDTH_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The other disk ceiling: MiB/s of one large sequential write made durable (write, then
+ * fdatasync), as a snapshot file is written. Snapshots of a large state are bound by it.
+ */
+export function measureWriteBandwidth(dir: string): number {
+  const file = join(dir, 'write-bandwidth.bin');
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(BANDWIDTH_CHUNK_BYTES, 0x61);
+  try {
+    const startNs = process.hrtime.bigint();
+    for (let written = 0; written < BANDWIDTH_FILE_BYTES; written += chunk.length) writeSync(fd, chunk);
+    fdatasyncSync(fd);
+    const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+    return BANDWIDTH_FILE_BYTES / (1024 * 1024) / seconds;
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+}

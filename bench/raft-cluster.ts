@@ -36,6 +36,11 @@ export class RaftKvCluster implements Target {
     return this.nodes;
   }
 
+  /** The directory holding every node's data dir. */
+  get dataRoot(): string {
+    return this.run.dir;
+  }
+
   /** `nodeOptions`: NODE_OPTIONS for every node (null: the parent's environment minus RAFT_*). */
   static async start(run: BenchRun, mainJs: string, nodeOptions: string | null = null): Promise<RaftKvCluster> {
     const ports = await freePorts(CLUSTER_SIZE);

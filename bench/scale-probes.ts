@@ -147,3 +147,26 @@ export async function nodeStatus(member: Member): Promise<NodeStatus> {
   if (!r.ok) throw new Error(`${member.name} /admin/status answered ${r.status}`);
   return (await r.json()) as NodeStatus;
 }
+
+/** Bytes in a sector as /sys/dev/block/<dev>/stat counts them, whatever the device's own. */
+const STAT_SECTOR_BYTES = 512;
+
+/**
+ * Bytes written so far to the block device that holds `path` (from /sys/dev/block/<major>:<minor>/stat:
+ * everything the kernel sent to the disk, WAL and snapshots of every node alike); null when
+ * `path` is not on a block device (tmpfs, overlay) or the kernel does not say.
+ */
+export function deviceBytesWritten(path: string): number | null {
+  const dev = statSync(path).dev;
+  // Linux's dev_t encoding (glibc's major()/minor()) for the numbers a stat gives.
+  const major = (dev >>> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+  try {
+    const fields = readFileSync(`/sys/dev/block/${major}:${minor}/stat`, 'utf8').trim().split(/\s+/);
+    // Field 7: sectors written.
+    const sectors = Number(fields[6]);
+    return Number.isFinite(sectors) ? sectors * STAT_SECTOR_BYTES : null;
+  } catch {
+    return null;
+  }
+}

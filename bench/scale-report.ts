@@ -1,5 +1,5 @@
 /** The scale run's table: each of the issue's targets with its measured figure and PASS/FAIL. */
-import { SCALE_GOALS, type ScaleResult } from './scale.js';
+import { SCALE_GOALS, type ScaleResult, type ThroughputFigure } from './scale.js';
 import { fmt, renderTable } from './table.js';
 
 const MiB = 1024 * 1024;
@@ -45,7 +45,8 @@ export function scaleVerdicts(r: ScaleResult): ScaleVerdict[] {
     {
       target: `PUT c=64 at ${r.keys} keys vs ${r.base.keys} keys`,
       goal: `>= x${SCALE_GOALS.throughputRatioMin}`,
-      measured: `${fmt(r.scaled.load.requestsPerSecond, 0)} vs ${fmt(r.base.load.requestsPerSecond, 0)} req/s (x${fmt(ratio)})`,
+      measured: `${fmt(r.scaled.load.requestsPerSecond, 0)} vs ${fmt(r.base.load.requestsPerSecond, 0)} req/s (x${fmt(ratio)}); ` +
+        `disk writes ${diskRate(r.scaled)} MiB/s, ceiling ${fmt(r.diskWriteCeilingMiBPerSecond, 0)}`,
       pass: ratio >= SCALE_GOALS.throughputRatioMin,
     },
   ];
@@ -67,11 +68,14 @@ export function printScaleReport(r: ScaleResult, nodeOptions: string | null): Sc
   for (const m of r.etcd?.memory ?? []) memoryRows.push([m.name, mib(m.rssBytes), '-', mib(m.peakRssBytes), `x${fmt(m.rssBytes / r.rawBytes)}`, '-', '-']);
   console.log(renderTable(['process', 'RSS idle', 'RSS max sampled', 'VmHWM', 'max / raw', 'heap used / total', 'external'], memoryRows));
 
-  console.log('\nthroughput rows (CPU: percent of one core per node, * = leader)');
-  console.log(renderTable(['row', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU %', 'snapshots'], [r.base, r.scaled, r.scaledRareSnapshots].map((t) => [
+  console.log('\nthroughput rows (CPU: percent of one core per node, * = leader; disk: MiB/s written to the disk holding the nodes\' data, ' +
+    `WAL and snapshots; the disk's sequential write + fdatasync ceiling is ${fmt(r.diskWriteCeilingMiBPerSecond, 0)} MiB/s)`);
+  console.log(renderTable(['row', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'CPU %', 'disk MiB/s', 'snapshots'], [r.base, r.scaled, r.scaledRareSnapshots].map((t) => [
     t.name, fmt(t.load.requestsPerSecond, 0), fmt(t.load.latencyMs.p50, 2), fmt(t.load.latencyMs.p99, 1), fmt(t.load.latencyMs.max, 0),
-    String(t.load.errors), Object.entries(t.cpuPercent).map(([n, p]) => `${fmt(p, 0)}${n === t.leader ? '*' : ''}`).join('/'), String(t.snapshotsTaken),
+    String(t.load.errors), Object.entries(t.cpuPercent).map(([n, p]) => `${fmt(p, 0)}${n === t.leader ? '*' : ''}`).join('/'), diskRate(t), String(t.snapshotsTaken),
   ])));
+
+  console.log(`RSS max through the --snapshot-entries row: ${Object.entries(r.rareSnapshotsMaxRssBytes).map(([n, b]) => `${n} ${mib(b)} (x${fmt(b / r.rawBytes)})`).join(', ')}`);
 
   const p = r.pause;
   console.log(`\nwrite pauses: PUT c=${p.connections} for ${p.seconds} s, ${fmt(p.load.requestsPerSecond, 0)} req/s, p99 ${fmt(p.load.latencyMs.p99, 1)} ms, ` +
@@ -81,4 +85,8 @@ export function printScaleReport(r: ScaleResult, nodeOptions: string | null): Sc
   console.log('\nloads: ' + r.loads.map((l) => `${l.keys} keys at ${fmt(l.keysPerSecond, 0)} keys/s`).join('; ') +
     (r.etcd === null ? '' : `; etcd ${r.etcd.load.keys} keys at ${fmt(r.etcd.load.keysPerSecond, 0)} keys/s`));
   return verdicts;
+}
+
+function diskRate(t: ThroughputFigure): string {
+  return t.diskWriteMiBPerSecond === null ? 'n/a' : fmt(t.diskWriteMiBPerSecond, 0);
 }

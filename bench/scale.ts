@@ -16,13 +16,14 @@
  * With --vs-etcd, a fresh 3-member etcd gets the same N keys through its gateway, for its RSS.
  */
 import { EtcdCluster } from './etcd-cluster.js';
+import { measureWriteBandwidth } from './fsync-rate.js';
 import { runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import { until, type BenchRun } from './processes.js';
 import { RaftKvCluster } from './raft-cluster.js';
 import { bulkLoad, rawBytes, scaleKeyName, type BulkLoadResult } from './scale-load.js';
 import {
-  eventLoopLagMaxMs, eventsSince, markLog, nodeHeap, nodeStatus, processMemory, RssSampler, type LogEvent, type NodeHeap, type ProcessMemory,
+  deviceBytesWritten, eventLoopLagMaxMs, eventsSince, markLog, nodeHeap, nodeStatus, processMemory, RssSampler, type LogEvent, type NodeHeap, type ProcessMemory,
 } from './scale-probes.js';
 import { fmt } from './table.js';
 import type { Member, Target } from './targets.js';
@@ -63,6 +64,8 @@ export interface ThroughputFigure {
   readonly cpuPercent: Readonly<Record<string, number>>;
   readonly leader: string;
   readonly snapshotsTaken: number;
+  /** MiB per second written to the disk holding the data dirs over the run (all nodes); null if unknown. */
+  readonly diskWriteMiBPerSecond: number | null;
 }
 
 export interface SnapshotWindow {
@@ -123,7 +126,14 @@ export interface ScaleResult {
   readonly scaled: ThroughputFigure;
   /** The scaled row again, every node restarted to snapshot as rarely as etcd does by default (not a target). */
   readonly scaledRareSnapshots: ThroughputFigure;
+  /**
+   * Each node's largest RSS sample through that row: the Raft log kept in memory grows with the
+   * snapshot interval (from the restart on, so a 10 s row shows only part of it).
+   */
+  readonly rareSnapshotsMaxRssBytes: Readonly<Record<string, number>>;
   readonly restart: RestartFigure;
+  /** Sequential write made durable, MiB/s, in the bench's data directory (the snapshots' ceiling). */
+  readonly diskWriteCeilingMiBPerSecond: number;
   readonly etcd: { readonly load: BulkLoadResult; readonly memory: readonly (ProcessMemory & { name: string })[] } | null;
 }
 
@@ -151,14 +161,19 @@ export async function runScale(run: BenchRun, mainJs: string, etcdPath: string |
   const restart = await measureRestart(cluster, progress);
   await cluster.restartAllWith(['--snapshot-entries', String(ETCD_SNAPSHOT_COUNT_DEFAULT)]);
   await allApplied(cluster, keys);
+  const rareSampler = new RssSampler(() => cluster.members);
+  rareSampler.start();
   const scaledRareSnapshots = await throughput(cluster, keys, options, progress, `, --snapshot-entries ${ETCD_SNAPSHOT_COUNT_DEFAULT}`);
+  const rareSnapshotsMaxRssBytes = Object.fromEntries(rareSampler.stop());
   await run.stop(cluster.members.map((m) => m.process));
+  const diskWriteCeilingMiBPerSecond = measureWriteBandwidth(run.dir);
+  progress(`  disk: sequential write + fdatasync ${fmt(diskWriteCeilingMiBPerSecond, 0)} MiB/s`, true);
 
   const etcd = etcdPath === null ? null : await measureEtcd(run, etcdPath, keys, progress);
   return {
     keys, valueBytes: VALUE.length, rawBytes: raw, loads,
     memoryIdle: memoryIdle.map((m) => ({ ...m, maxSampledRssBytes: maxRss.get(m.name) ?? m.rssBytes })),
-    pause, base, scaled, scaledRareSnapshots, restart, etcd,
+    pause, base, scaled, scaledRareSnapshots, rareSnapshotsMaxRssBytes, restart, diskWriteCeilingMiBPerSecond, etcd,
   };
 }
 
@@ -199,6 +214,7 @@ async function throughput(cluster: RaftKvCluster, keys: number, options: BenchOp
   });
   const marks = cluster.members.map((m) => markLog(m.process));
   const cpuBefore = cluster.members.map((m) => m.process.cpuSeconds());
+  const diskBefore = deviceBytesWritten(cluster.dataRoot);
   const startedMs = performance.now();
   const load = await runLoad({
     url: leader.url, connections: row.connections, seconds: options.rowSeconds, next,
@@ -206,10 +222,12 @@ async function throughput(cluster: RaftKvCluster, keys: number, options: BenchOp
   });
   const elapsedSeconds = (performance.now() - startedMs) / 1000;
   const cpuPercent = Object.fromEntries(cluster.members.map((m, i) => [m.name, (100 * (m.process.cpuSeconds() - cpuBefore[i]!)) / elapsedSeconds]));
+  const diskAfter = deviceBytesWritten(cluster.dataRoot);
+  const diskWriteMiBPerSecond = diskBefore === null || diskAfter === null ? null : (diskAfter - diskBefore) / MiB / elapsedSeconds;
   const snapshotsTaken = marks.reduce((n, mark) => n + eventsSince(mark, 'snapshot_taken').length, 0);
   progress(`  ${row.name}: ${fmt(load.requestsPerSecond, 0)} req/s, p50 ${fmt(load.latencyMs.p50, 2)} ms, p99 ${fmt(load.latencyMs.p99, 2)} ms, ` +
     `${load.errors} errors, ${snapshotsTaken} snapshots taken (all nodes)`, true);
-  return { name: row.name, keys, load, cpuPercent, leader: leader.name, snapshotsTaken };
+  return { name: row.name, keys, load, cpuPercent, leader: leader.name, snapshotsTaken, diskWriteMiBPerSecond };
 }
 
 function snapshotWindows(node: string, events: readonly LogEvent[]): SnapshotWindow[] {
