@@ -14,7 +14,7 @@
  * The map finds a page by binary search on first keys. Each page keeps its first key as a string
  * of one char per UTF-8 byte (latin1), so a step of that search compares two strings on the V8
  * heap instead of reaching through the page's Buffer into its slab: at a million keys the pages'
- * bytes are mostly out of the CPU's cache, and the search was the costliest part of a write.
+ * bytes are mostly out of the CPU's cache, and those reads made up most of a lookup's time.
  */
 import type { Buffer } from 'node:buffer';
 import type { Utf8WritableBuffer } from '../snapshot-bytes.js';
