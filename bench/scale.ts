@@ -12,7 +12,9 @@
  *   5. PUT c=64 over all N keys (the N-key figure);
  *   6. restart of one follower: SIGTERM, start, until it serves with its state caught up;
  *   7. every node restarted with --snapshot-entries 100000 (etcd's default snapshot count), and
- *      step 5 again: not a target, it shows what the snapshot interval costs at this size.
+ *      step 5 again with RSS sampled: not a target, it shows what the snapshot interval costs at
+ *      this size, in throughput and in memory;
+ *   8. the disk's sequential write ceiling, beside the disk writes each throughput row made.
  * With --vs-etcd, a fresh 3-member etcd gets the same N keys through its gateway, for its RSS.
  */
 import { EtcdCluster } from './etcd-cluster.js';
